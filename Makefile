@@ -1,0 +1,59 @@
+# Bootstraps everything from a machine that has only python3, make and git.
+#   make run    virtualenv + locked install + `dvc pull` + `dvc repro`, then prints the metrics
+#   make test   the same install, then lint, type check and the whole test suite
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTEST_ARGS ?=
+
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_COMPILE_BYTECODE := 1
+export DVC_NO_ANALYTICS := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export PATH := $(BIN):$(PATH)
+
+.PHONY: help setup pull repro run metrics lint test test-fast clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+setup: $(UV) ## create .venv and install the locked dependencies (uv.lock)
+	$(UV) sync --frozen
+
+pull: setup ## fetch the data tracked by data.dvc from the DVC remote
+	dvc pull data.dvc
+
+repro: pull ## run the pipeline (dvc.yaml); only stages whose inputs changed run
+	dvc repro
+
+run: repro metrics ## bootstrap, pull the data, run the pipeline and print the metrics
+
+metrics: ## print the test metrics of the current model
+	dvc metrics show
+
+lint: setup ## ruff (lint + format check) and mypy
+	ruff check .
+	ruff format --check .
+	mypy
+
+test: lint ## lint, type check and run every test (slow end-to-end tests included)
+	python -m pytest $(PYTEST_ARGS)
+
+test-fast: setup ## the tests without the slow end-to-end ones
+	python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
+	rm -rf $(TOOLS) $(VENV) data/prepared models metrics plots reports mlflow.db mlruns

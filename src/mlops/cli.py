@@ -1,0 +1,89 @@
+"""``mlops``: one subcommand per pipeline stage.
+
+Only the standard library is imported at start-up, so ``mlops --help`` stays fast and never
+loads TensorFlow, MLflow, Great Expectations or BentoML; each command imports what it needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], Any]
+
+
+def _params(args: argparse.Namespace) -> Any:
+    from mlops.config import load_params
+
+    return load_params(args.params)
+
+
+def cmd_check_params(args: argparse.Namespace) -> None:
+    params = _params(args)
+    print(f"{args.params}: valid (model.type={params.model_type})")
+
+
+def cmd_prepare(args: argparse.Namespace) -> None:
+    from mlops import data
+
+    data.run(_params(args))
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from mlops import train
+
+    train.run(_params(args), track=not args.no_track)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    from mlops import evaluate
+
+    evaluate.run(_params(args))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlops",
+        description="Pipeline stages of the MLOps template. dvc.yaml runs them in order "
+        "(`dvc repro`); each can also be run on its own from the repository root.",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=Path("params.yaml"),
+        help="configuration file (default: params.yaml)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    add("check-params", cmd_check_params, "validate params.yaml and exit")
+    add("prepare", cmd_prepare, "clean the raw data and split it into train/test parquet files")
+    p_train = add("train", cmd_train, "fit preprocessing + model and save models/model.joblib")
+    p_train.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
+    add("evaluate", cmd_evaluate, "score the model on the test split; write metrics and plots")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from mlops.errors import MlopsError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except MlopsError as exc:
+        print(f"mlops {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

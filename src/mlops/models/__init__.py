@@ -1,0 +1,59 @@
+"""Model families: the part of the template a team extends.
+
+A family is one module in this package that defines
+
+* ``Params``: a pydantic model of its hyper-parameters (becomes ``model.<name>`` in
+  params.yaml, validated like every other key), and
+* ``build(params, context) -> estimator``: an unfitted scikit-learn compatible classifier.
+
+and is listed in ``MODEL_FAMILIES`` below. Heavy libraries are imported inside ``build`` so
+that loading the configuration stays cheap. The training stage wraps the estimator in a
+scikit-learn ``Pipeline`` with the preprocessing from ``mlops.features``, so the saved artifact
+always carries its own preprocessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from mlops.models import logreg, xgb
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every family receives besides its own hyper-parameters."""
+
+    seed: int
+    device: str  # "cpu" or "cuda", already resolved from train.device
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    name: str
+    Params: type[BaseModel]
+    build: Callable[[Any, BuildContext], Any]
+    # Whether numeric features are standardised before the estimator (linear models need it).
+    scale_numeric: bool = True
+    # Called on the fitted estimator before it is saved, e.g. to move it back to the CPU.
+    for_inference: Callable[[Any], Any] | None = None
+    # Whether the family can use a CUDA device.
+    uses_gpu: bool = False
+
+
+MODEL_FAMILIES: dict[str, ModelFamily] = {
+    "logreg": ModelFamily(
+        name="logreg", Params=logreg.Params, build=logreg.build, scale_numeric=True
+    ),
+    "xgboost": ModelFamily(
+        name="xgboost",
+        Params=xgb.Params,
+        build=xgb.build,
+        scale_numeric=False,
+        for_inference=xgb.for_inference,
+        uses_gpu=True,
+    ),
+}

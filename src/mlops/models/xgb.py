@@ -1,0 +1,48 @@
+"""Gradient-boosted trees with XGBoost (``hist``), on CUDA when the resolved device is cuda."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from mlops.models import BuildContext
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_estimators: int = Field(default=300, ge=1, le=100_000)
+    max_depth: int = Field(default=4, ge=1, le=32)
+    learning_rate: float = Field(default=0.05, gt=0.0, le=1.0)
+    subsample: float = Field(default=0.9, gt=0.0, le=1.0)
+    colsample_bytree: float = Field(default=0.8, gt=0.0, le=1.0)
+    min_child_weight: float = Field(default=1.0, ge=0.0)
+    reg_lambda: float = Field(default=1.0, ge=0.0)
+    scale_pos_weight: float = Field(default=1.0, gt=0.0)
+
+
+def build(params: Params, context: BuildContext) -> Any:
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(
+        n_estimators=params.n_estimators,
+        max_depth=params.max_depth,
+        learning_rate=params.learning_rate,
+        subsample=params.subsample,
+        colsample_bytree=params.colsample_bytree,
+        min_child_weight=params.min_child_weight,
+        reg_lambda=params.reg_lambda,
+        scale_pos_weight=params.scale_pos_weight,
+        tree_method="hist",
+        device=context.device,
+        random_state=context.seed,
+        eval_metric="logloss",
+    )
+
+
+def for_inference(estimator: Any) -> Any:
+    """A model trained on the GPU predicts on the CPU when served."""
+    estimator.set_params(device="cpu")
+    return estimator

@@ -1,0 +1,137 @@
+"""MLflow tracking: every training run logs params, metrics, the model and its provenance.
+
+The tracking URI comes from ``mlflow.tracking_uri`` in params.yaml (a SQLite file in the
+repository by default, so ``mlflow ui --backend-store-uri sqlite:///mlflow.db`` shows it). The
+standard ``MLFLOW_TRACKING_URI`` environment variable, when set, takes precedence, so CI can point
+at a tracking server with the usual MLflow credentials variables.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from mlops import provenance
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops.config import Params
+    from mlops.train import TrainResult
+
+# No usage telemetry from a template that runs in CI; a user can still opt in explicitly.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+def tracking_uri(params: Params) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
+
+
+def _mlflow(params: Params) -> Any:
+    import logging
+
+    import mlflow
+
+    # MLflow's INFO lines (environment export, table creation) drown the stage's own output.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+    mlflow.set_tracking_uri(tracking_uri(params))
+    return mlflow
+
+
+def flatten(prefix: str, value: Any) -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists become comma-separated strings."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, sub in value.items():
+            out.update(flatten(f"{prefix}.{key}" if prefix else str(key), sub))
+        return out
+    if isinstance(value, list | tuple):
+        return {prefix: ",".join(map(str, value))}
+    return {prefix: value}
+
+
+def logged_params(params: Params) -> dict[str, Any]:
+    """The params that decide the model (the other families' sections are left out)."""
+    dumped = params.model_dump(mode="json")
+    chosen = {
+        "data": {k: dumped["data"][k] for k in ("test_size", "seed", "target", "positive_label")},
+        "features": dumped["features"],
+        "model": {"type": params.model_type, params.model_type: dumped["model"][params.model_type]},
+        "train": dumped["train"],
+    }
+    return flatten("", chosen)
+
+
+def _skops_types(pipeline: Any) -> list[str]:
+    """The types skops does not trust by default that our own pipeline contains.
+
+    MLflow saves scikit-learn models with skops (no arbitrary pickle on load); a pipeline we
+    just trained ourselves is trusted, so its non-default types are listed explicitly.
+    """
+    import skops.io
+
+    return list(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
+
+
+def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> dict[str, Any]:
+    """Log one training run; return where it went (run id, experiment, tracking URI)."""
+    from mlops.data import feature_frame
+
+    mlflow = _mlflow(params)
+    from mlflow.models import infer_signature
+
+    mlflow.set_experiment(params.mlflow.experiment)
+    commit = provenance.git_commit()
+    data_version = provenance.data_version()
+    versions = provenance.package_versions()
+    x = feature_frame(train, params)
+    example = x.head(5)
+    signature = infer_signature(example, result.pipeline.predict_proba(example))
+    run_name = f"{params.model_type}-{(commit or 'nogit')[:8]}"
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params(logged_params(params))
+        mlflow.log_metrics({f"train_{k}": v for k, v in result.train_metrics.items()})
+        tags = {
+            "git_commit": commit or "unknown",
+            "git_dirty": str(provenance.git_dirty()),
+            "data_md5": str(data_version.get("md5")),
+            "data_path": str(data_version.get("path")),
+            "model_type": params.model_type,
+            "device": result.device,
+            **{f"version.{name}": version for name, version in versions.items()},
+        }
+        if result.info.get("gpu"):
+            tags["gpu"] = str(result.info["gpu"])
+        mlflow.set_tags(tags)
+        mlflow.log_dict(params.model_dump(mode="json"), "params.json")
+        mlflow.log_dict(versions, "package_versions.json")
+        mlflow.sklearn.log_model(
+            result.pipeline,
+            name="model",
+            signature=signature,
+            input_example=example,
+            pyfunc_predict_fn="predict_proba",
+            serialization_format="skops",
+            skops_trusted_types=_skops_types(result.pipeline),
+        )
+        return {
+            "run_id": run.info.run_id,
+            "experiment_id": run.info.experiment_id,
+            "tracking_uri": tracking_uri(params),
+        }
+
+
+def log_evaluation(params: Params, run_info: dict[str, Any], metrics: dict[str, float]) -> bool:
+    """Add the test metrics to the training run; False when that run is not in this store."""
+    run_id = run_info.get("run_id")
+    if not run_id or run_info.get("tracking_uri") != tracking_uri(params):
+        return False
+    mlflow = _mlflow(params)
+    try:
+        mlflow.get_run(run_id)
+    except Exception:  # the run lives in another store (e.g. restored from the DVC cache)
+        return False
+    with mlflow.start_run(run_id=run_id):
+        mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+    return True

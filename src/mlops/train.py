@@ -1,0 +1,148 @@
+"""The ``train`` stage: fit preprocessing + model as one scikit-learn Pipeline and save it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops import data as data_mod
+from mlops.device import resolve_device, visible_gpus
+from mlops.errors import ArtifactError
+from mlops.features import build_preprocessor
+from mlops.metrics import compute_metrics
+from mlops.models import MODEL_FAMILIES, BuildContext
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from mlops.config import Params
+
+MODEL_DIR = Path("models")
+MODEL_FILE = "model.joblib"
+INFO_FILE = "train.json"
+# Where the MLflow run of the model in models/ was logged. Not a DVC output (a run id differs on
+# every run, the model does not); it records the model's md5 so a stale file is never trusted.
+RUN_FILE = "mlflow_run.json"
+
+
+@dataclass
+class TrainResult:
+    pipeline: Any
+    device: str
+    train_metrics: dict[str, float]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def build_pipeline(params: Params, device: str) -> Any:
+    from sklearn.pipeline import Pipeline
+
+    family = MODEL_FAMILIES[params.model_type]
+    context = BuildContext(seed=params.train.seed, device=device)
+    return Pipeline(
+        [
+            (
+                "preprocess",
+                build_preprocessor(params.features, scale_numeric=family.scale_numeric),
+            ),
+            ("model", family.build(params.model_params, context)),
+        ]
+    )
+
+
+def fit(train: pd.DataFrame, params: Params, *, device: str | None = None) -> TrainResult:
+    """Fit the configured pipeline on the prepared training frame (pure: no file I/O)."""
+    resolved = device or resolve_device(params.train.device)
+    pipeline = build_pipeline(params, resolved)
+    x = data_mod.feature_frame(train, params)
+    y = train[data_mod.TARGET].to_numpy()
+    pipeline.fit(x, y)
+    family = MODEL_FAMILIES[params.model_type]
+    if family.for_inference is not None:
+        family.for_inference(pipeline.named_steps["model"])
+    proba = pipeline.predict_proba(x)[:, 1]
+    return TrainResult(
+        pipeline=pipeline,
+        device=resolved,
+        train_metrics=compute_metrics(y, proba),
+    )
+
+
+def save(result: TrainResult, model_dir: Path = MODEL_DIR) -> Path:
+    import joblib
+
+    model_dir.mkdir(parents=True, exist_ok=True)
+    path = model_dir / MODEL_FILE
+    tmp = path.with_suffix(".tmp")
+    joblib.dump(result.pipeline, tmp)
+    tmp.replace(path)
+    (model_dir / INFO_FILE).write_text(json.dumps(result.info, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def load(model_dir: Path = MODEL_DIR) -> Any:
+    import joblib
+
+    path = model_dir / MODEL_FILE
+    if not path.exists():
+        raise ArtifactError(f"{path} does not exist; run `mlops train` (or `dvc repro`) first")
+    return joblib.load(path)
+
+
+def file_md5(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_info(model_dir: Path = MODEL_DIR) -> dict[str, Any]:
+    path = model_dir / INFO_FILE
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_mlflow_run(model_dir: Path = MODEL_DIR) -> dict[str, Any] | None:
+    """The MLflow run that logged the model now in ``model_dir``, if this machine logged it."""
+    path = model_dir / RUN_FILE
+    model = model_dir / MODEL_FILE
+    if not path.exists() or not model.exists():
+        return None
+    run = json.loads(path.read_text(encoding="utf-8"))
+    if run.get("model_md5") != file_md5(model):
+        return None
+    return run
+
+
+def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> TrainResult:
+    """CLI wrapper: data/prepared/train.parquet -> models/model.joblib (+ MLflow run)."""
+    train = data_mod.read_prepared("train")
+    resolved = resolve_device(params.train.device)
+    result = fit(train, params, device=resolved)
+    gpus = visible_gpus() if resolved == "cuda" else []
+    result.info = {
+        "model_type": params.model_type,
+        "device": resolved,
+        "gpu": gpus[0] if gpus else None,
+        "features": params.features.used,
+        "train_rows": len(train),
+        "train_metrics": result.train_metrics,
+    }
+    (model_dir / RUN_FILE).unlink(missing_ok=True)
+    mlflow_run = None
+    if track:
+        from mlops.tracking import log_training
+
+        mlflow_run = log_training(params, result, train)
+    path = save(result, model_dir)
+    if mlflow_run is not None:
+        mlflow_run["model_md5"] = file_md5(path)
+        (model_dir / RUN_FILE).write_text(json.dumps(mlflow_run, indent=2) + "\n", encoding="utf-8")
+    auc = result.train_metrics["roc_auc"]
+    print(f"train: {params.model_type} on {resolved}, {len(train)} rows, train ROC-AUC {auc:.4f}")
+    return result

@@ -1,0 +1,98 @@
+"""Shared fixtures: the repository, its params and the demo data (read from the embedded remote)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def _remote_object(md5: str) -> Path:
+    return REPO_ROOT / "data-remote" / "files" / "md5" / md5[:2] / md5[2:]
+
+
+def demo_csv_path() -> Path:
+    """The demo CSV as stored in the embedded DVC remote (no `dvc pull` needed)."""
+    out = yaml.safe_load((REPO_ROOT / "data.dvc").read_text())["outs"][0]
+    entries = json.loads(_remote_object(out["md5"]).read_text())
+    (entry,) = [e for e in entries if e["relpath"] == "churn.csv"]
+    return _remote_object(entry["md5"])
+
+
+@pytest.fixture(scope="session")
+def demo_csv() -> Path:
+    return demo_csv_path()
+
+
+@pytest.fixture(scope="session")
+def params():
+    from mlops.config import load_params
+
+    return load_params(REPO_ROOT / "params.yaml")
+
+
+@pytest.fixture(scope="session")
+def demo_raw(demo_csv: Path) -> pd.DataFrame:
+    from mlops.data import read_raw
+
+    return read_raw(demo_csv)
+
+
+@pytest.fixture(scope="session")
+def demo_split(demo_raw, params):
+    from mlops.data import clean, split
+
+    return split(clean(demo_raw, params), params)
+
+
+def run_env() -> dict[str, str]:
+    """Environment for subprocesses: the project's virtualenv first on PATH, no telemetry."""
+    env = dict(os.environ)
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    env["DVC_NO_ANALYTICS"] = "1"
+    return env
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=run_env(), capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n"
+            f"--- stderr\n{proc.stderr}"
+        )
+    return proc
+
+
+def copy_repo(dest: Path) -> Path:
+    """A fresh git repository holding this checkout's files (tracked and new, not ignored)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    for rel in filter(None, listed):
+        src = REPO_ROOT / rel
+        if not src.is_file():
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    run(["git", "init", "-q", "-b", "main"], dest)
+    run(["git", "add", "-A"], dest)
+    run([*git, "commit", "-q", "-m", "copy"], dest)
+    return dest

@@ -1,0 +1,105 @@
+"""The whole pipeline with the real DVC and MLflow, in a temporary copy of the repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import copy_repo, run
+
+pytestmark = pytest.mark.slow
+
+
+def metrics(repo: Path) -> dict[str, float]:
+    return json.loads((repo / "metrics" / "evaluate.json").read_text())
+
+
+def set_param(repo: Path, dotted: str, value: object) -> None:
+    path = repo / "params.yaml"
+    doc = yaml.safe_load(path.read_text())
+    *parents, last = dotted.split(".")
+    node = doc
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def ran(stdout: str) -> set[str]:
+    return {line.split("'")[1] for line in stdout.splitlines() if line.startswith("Running stage")}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory) -> Path:
+    repo = copy_repo(tmp_path_factory.mktemp("pipeline"))
+    run(["dvc", "pull", "data.dvc"], repo)
+    return repo
+
+
+def test_repro_from_clean_state(repo):
+    proc = run(["dvc", "repro"], repo)
+    assert ran(proc.stdout) == {"prepare", "train", "evaluate"}
+    m = metrics(repo)
+    assert 0.80 <= m["roc_auc"] <= 0.88, m
+    for name in ("pr_auc", "accuracy", "precision", "recall", "f1", "log_loss"):
+        assert name in m
+    for plot in ("roc", "precision_recall", "confusion"):
+        assert (repo / "plots" / f"{plot}.json").exists()
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo).stdout)
+    assert shown  # DVC reads the metrics file declared in dvc.yaml
+
+
+def test_mlflow_run_has_model_and_provenance(repo):
+    from mlflow.tracking import MlflowClient
+
+    info = json.loads((repo / "models" / "mlflow_run.json").read_text())
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    mlrun = client.get_run(info["run_id"])
+    head = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    data_md5 = yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]["md5"]
+    assert mlrun.data.tags["git_commit"] == head
+    assert mlrun.data.tags["data_md5"] == data_md5
+    assert "version.scikit-learn" in mlrun.data.tags
+    assert mlrun.data.params["model.type"] == "logreg"
+    assert mlrun.data.params["model.logreg.C"] == "1.0"
+    assert mlrun.data.metrics["test_roc_auc"] == pytest.approx(metrics(repo)["roc_auc"])
+    assert "train_roc_auc" in mlrun.data.metrics
+    logged = client.search_logged_models(experiment_ids=[mlrun.info.experiment_id])
+    assert any(m.source_run_id == mlrun.info.run_id for m in logged)
+    model = logged[0]
+    assert model.name == "model"
+
+
+def test_second_repro_does_nothing(repo):
+    proc = run(["dvc", "repro"], repo)
+    assert ran(proc.stdout) == set()
+
+
+def test_unrelated_param_does_not_retrain(repo):
+    set_param(repo, "model.xgboost.max_depth", 6)
+    set_param(repo, "mlflow.experiment", "elsewhere")
+    set_param(repo, "gate.minimums.roc_auc", 0.7)
+    status = run(["dvc", "status", "--json"], repo).stdout
+    assert json.loads(status) == {}
+    assert ran(run(["dvc", "repro"], repo).stdout) == set()
+
+
+def test_forced_rerun_gives_identical_metrics(repo):
+    before = metrics(repo)
+    run(["dvc", "repro", "--force"], repo)
+    assert metrics(repo) == before
+
+
+def test_switching_model_type_retrains_only_what_depends_on_it(repo):
+    logreg = metrics(repo)
+    set_param(repo, "model.type", "xgboost")
+    proc = run(["dvc", "repro"], repo)
+    assert ran(proc.stdout) == {"train", "evaluate"}
+    m = metrics(repo)
+    assert 0.80 <= m["roc_auc"] <= 0.88, m
+    assert m != logreg
+    info = json.loads((repo / "models" / "train.json").read_text())
+    assert info["model_type"] == "xgboost" and info["device"] == "cpu"
