@@ -7,6 +7,7 @@ loads TensorFlow, MLflow, Great Expectations or BentoML; each command imports wh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,6 +45,41 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate.run(_params(args))
 
 
+def _registry_result(args: argparse.Namespace, result: Any) -> None:
+    if args.json:
+        print(result.to_json())
+    else:
+        print(f"{result.action}: {result.model} v{result.version} ({result.detail})")
+
+
+def cmd_register(args: argparse.Namespace) -> None:
+    from mlops import registry
+
+    params = _params(args)
+    # Keep stdout for the result (MLflow prints progress there); the rest goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        result = registry.register(params, registry.collect_candidate(params))
+    _registry_result(args, result)
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    from mlops import registry
+
+    params = _params(args)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = registry.promote(params)
+    _registry_result(args, result)
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    from mlops import registry
+
+    params = _params(args)
+    with contextlib.redirect_stdout(sys.stderr):
+        result = registry.rollback(params, to=args.to)
+    _registry_result(args, result)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlops",
@@ -68,6 +104,22 @@ def build_parser() -> argparse.ArgumentParser:
     p_train = add("train", cmd_train, "fit preprocessing + model and save models/model.joblib")
     p_train.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
     add("evaluate", cmd_evaluate, "score the model on the test split; write metrics and plots")
+    registry_commands = [
+        add(
+            "register",
+            cmd_register,
+            "register models/model.joblib in MLflow (idempotent per commit) as 'challenger'",
+        ),
+        add(
+            "promote",
+            cmd_promote,
+            "move alias 'champion' to the challenger if it passes the gate and is not worse",
+        ),
+        add("rollback", cmd_rollback, "move alias 'champion' back to the previous champion"),
+    ]
+    registry_commands[2].add_argument("--to", metavar="VERSION", help="the version to restore")
+    for p in registry_commands:
+        p.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 

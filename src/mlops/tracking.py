@@ -21,13 +21,16 @@ if TYPE_CHECKING:
 
 # No usage telemetry from a template that runs in CI; a user can still opt in explicitly.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# Progress bars are noise in CI logs.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def tracking_uri(params: Params) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
 
 
-def _mlflow(params: Params) -> Any:
+def configure_mlflow(params: Params) -> Any:
+    """Import mlflow pointed at the configured tracking (and registry) URI."""
     import logging
 
     import mlflow
@@ -78,7 +81,7 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
     """Log one training run; return where it went (run id, experiment, tracking URI)."""
     from mlops.data import feature_frame
 
-    mlflow = _mlflow(params)
+    mlflow = configure_mlflow(params)
     from mlflow.models import infer_signature
 
     mlflow.set_experiment(params.mlflow.experiment)
@@ -127,7 +130,7 @@ def log_evaluation(params: Params, run_info: dict[str, Any], metrics: dict[str, 
     run_id = run_info.get("run_id")
     if not run_id or run_info.get("tracking_uri") != tracking_uri(params):
         return False
-    mlflow = _mlflow(params)
+    mlflow = configure_mlflow(params)
     try:
         mlflow.get_run(run_id)
     except Exception:  # the run lives in another store (e.g. restored from the DVC cache)
