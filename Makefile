@@ -21,7 +21,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics lint test test-fast clean
+.PHONY: help setup pull repro run metrics bento lint test test-fast clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -44,6 +44,14 @@ run: repro metrics ## bootstrap, pull the data, run the pipeline and print the m
 metrics: ## print the test metrics of the current model
 	dvc metrics show
 
+bento: ## build the serving bento from the registry's champion (after mlops register/promote)
+	rm -rf build/bento && mkdir -p build/bento
+	$(UV) export --frozen --no-dev --extra keras --no-hashes --no-emit-project --no-annotate \
+		--quiet -o build/bento/requirements.txt
+	$(UV) build --wheel --quiet -o build/bento/wheels
+	mlops bento-import
+	bentoml build
+
 lint: setup ## ruff (lint + format check) and mypy
 	ruff check .
 	ruff format --check .
@@ -56,4 +64,4 @@ test-fast: setup ## the tests without the slow end-to-end ones
 	python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
-	rm -rf $(TOOLS) $(VENV) data/prepared models metrics plots reports mlflow.db mlruns
+	rm -rf $(TOOLS) $(VENV) build data/prepared models metrics plots reports mlflow.db mlruns

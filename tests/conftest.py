@@ -75,6 +75,9 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedPr
     return proc
 
 
+GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+
+
 def copy_repo(dest: Path) -> Path:
     """A fresh git repository holding this checkout's files (tracked and new, not ignored)."""
     listed = subprocess.run(
@@ -91,8 +94,21 @@ def copy_repo(dest: Path) -> Path:
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, target)
-    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
     run(["git", "init", "-q", "-b", "main"], dest)
     run(["git", "add", "-A"], dest)
-    run([*git, "commit", "-q", "-m", "copy"], dest)
+    run([*GIT, "commit", "-q", "-m", "copy"], dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A repository copy whose pipeline has run and been committed (models/, dvc.lock current).
+
+    Shared by several test modules: tests that change files work on a copy of it.
+    """
+    repo = copy_repo(tmp_path_factory.mktemp("trained") / "repo")
+    run(["dvc", "pull", "data.dvc"], repo)
+    run(["dvc", "repro"], repo)
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
+    return repo

@@ -11,25 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import copy_repo, run, run_env
+from .conftest import GIT, run, run_env
 from .servers import mlflow_server
 
 pytestmark = pytest.mark.slow
 
-GIT = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
 MODEL = "churn-classifier"
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory) -> Path:
-    """A repository copy whose pipeline has run (models/, metrics/, dvc.lock up to date)."""
-    repo = copy_repo(tmp_path_factory.mktemp("registry") / "repo")
-    run(["dvc", "pull", "data.dvc"], repo)
-    run(["mlops", "prepare"], repo)
-    run(["dvc", "repro"], repo)
-    run(["git", "add", "-A"], repo)
-    run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
-    return repo
 
 
 @pytest.fixture(scope="module")

@@ -80,6 +80,15 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     _registry_result(args, result)
 
 
+def cmd_bento_import(args: argparse.Namespace) -> None:
+    from mlops import serving
+
+    params = _params(args)
+    with contextlib.redirect_stdout(sys.stderr):
+        tag = serving.import_champion(params, version=args.version)
+    print(tag)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlops",
@@ -118,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
         add("rollback", cmd_rollback, "move alias 'champion' back to the previous champion"),
     ]
     registry_commands[2].add_argument("--to", metavar="VERSION", help="the version to restore")
+    p_import = add(
+        "bento-import",
+        cmd_bento_import,
+        "copy the registry's champion into the BentoML model store (before `bentoml build`)",
+    )
+    p_import.add_argument("--version", help="a registered version instead of the champion")
     for p in registry_commands:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
