@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -76,3 +78,59 @@ def mlflow_server(workdir: Path, backend_uri: str | None = None) -> Iterator[str
         yield url
     finally:
         stop(proc)
+
+
+def postgres_bin() -> Path | None:
+    """The PostgreSQL server binaries (Debian's postgresql package), if installed."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists() and (candidate / "pg_ctl").exists():
+            return candidate
+    return None
+
+
+@contextlib.contextmanager
+def postgres_server(workdir: Path) -> Iterator[str]:
+    """A throw-away PostgreSQL on 127.0.0.1; yields an SQLAlchemy URL for MLflow."""
+    bindir = postgres_bin()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL is not installed (Debian package postgresql)")
+    as_postgres: list[str] = []
+    if os.geteuid() == 0:
+        # initdb refuses to run as root; run it as Debian's postgres user in a directory that
+        # user can reach (pytest's own temporary directories are private to root).
+        as_postgres = ["runuser", "-u", "postgres", "--"]
+        workdir = Path(tempfile.mkdtemp(prefix="mlops-pg-"))
+        shutil.chown(workdir, user="postgres")
+    port = free_port()
+    data = workdir / "data"
+    subprocess.run(
+        [*as_postgres, str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "mlflow"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(workdir / "postgres.log"),
+            "-o",
+            f"-h 127.0.0.1 -p {port} -k {workdir}",
+            "start",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://mlflow@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_postgres, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            check=False,
+            capture_output=True,
+        )
+        if as_postgres:
+            shutil.rmtree(workdir, ignore_errors=True)

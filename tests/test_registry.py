@@ -175,3 +175,25 @@ def test_local_sqlite_store_works_too(trained, tmp_path):
     )
     assert promoted.returncode == 0, promoted.stderr
     assert (repo / "mlflow.db").exists()
+
+
+def test_postgresql_backend_store(trained, tmp_path):
+    """The same register/promote/rollback flow on `mlflow server` backed by PostgreSQL."""
+    from .servers import mlflow_server, postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed here (.ci/run installs Debian's postgresql)")
+    pgdir = tmp_path / "pg"
+    pgdir.mkdir()
+    with postgres_server(pgdir) as db, mlflow_server(tmp_path / "srv", backend_uri=db) as url:
+        first = result(mlops(trained, url, "register", "--json"))
+        again = result(mlops(trained, url, "register", "--json"))
+        assert (first["action"], again["action"]) == ("registered", "exists")
+        assert first["version"] == again["version"] == "1"
+        assert result(mlops(trained, url, "promote", "--json"))["action"] == "promoted"
+        newer = clone_at_new_commit(trained, tmp_path / "newer", "newer")
+        assert result(mlops(newer, url, "register", "--json"))["version"] == "2"
+        assert result(mlops(newer, url, "promote", "--json"))["previous"] == "1"
+        back = result(mlops(newer, url, "rollback", "--json"))
+        assert back["version"] == "1"
+        assert client(url).get_model_version_by_alias(MODEL, "champion").version == "1"
