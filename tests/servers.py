@@ -68,13 +68,29 @@ def mlflow_server(workdir: Path, backend_uri: str | None = None) -> Iterator[str
         "--artifacts-destination",
         str(workdir / "artifacts"),
     ]
+    with background_server(cmd, port, "/health", log, env=run_env(), timeout=120) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def background_server(
+    cmd: list[str],
+    port: int,
+    health_path: str,
+    log: Path,
+    *,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    timeout: float = 180,
+) -> Iterator[str]:
+    """Start ``cmd`` (listening on 127.0.0.1:``port``), wait for ``health_path``, stop it after."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, env=run_env(), start_new_session=True
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(f"{url}/health", proc, timeout=120, log=log)
+        wait_http(f"{url}{health_path}", proc, timeout=timeout, log=log)
         yield url
     finally:
         stop(proc)

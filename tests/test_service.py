@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from .conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
-from .servers import free_port, stop, wait_http
+from .servers import background_server, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -56,29 +56,11 @@ def built(trained, tmp_path_factory) -> dict:
 def server(built, tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                str(VENV_BIN / "bentoml"),
-                "serve",
-                built["tag"],
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            cwd=log.parent,
-            env=built["env"],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/readyz", proc, timeout=180, log=log)
+    cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
+    with background_server(
+        [*cmd, "--port", str(port)], port, "/readyz", log, env=built["env"], cwd=log.parent
+    ) as url:
         yield url
-    finally:
-        stop(proc)
 
 
 def post(url: str, body: object | bytes) -> tuple[int, object]:
