@@ -186,7 +186,7 @@ def expectations(suite: Suite) -> list[Any]:
             )
             if spec.kind == "target":
                 add(
-                    ex.ExpectColumnDistinctValuesToEqualSet(column=name, value_set=values),
+                    ex.ExpectColumnDistinctValuesToContainSet(column=name, value_set=values),
                     name,
                     "classes",
                     f"every label of {values} present",
@@ -210,6 +210,11 @@ class Outcome:
     unexpected_count: int | None = None
     samples: list[Any] = field(default_factory=list)
     note: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """Could not be evaluated because another expectation failed (e.g. a missing column)."""
+        return (self.note or "").startswith("not evaluated")
 
     def sentence(self) -> str:
         where = f"column {self.column!r}" if self.column else "table"
@@ -268,7 +273,7 @@ class Report:
 
     @property
     def failures(self) -> list[Outcome]:
-        return [o for o in self.outcomes if not o.success and o.note is None]
+        return [o for o in self.outcomes if not o.success and not o.skipped]
 
     def to_dict(self) -> dict[str, Any]:
         return {
