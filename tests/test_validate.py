@@ -286,3 +286,13 @@ def test_cli_missing_suite_is_config_error(workdir, capsys):
     (workdir / "expectations" / "churn.yaml").unlink()
     assert main(["validate"]) == 2
     assert "mlops validate --init" in capsys.readouterr().err
+
+
+def test_synthetic_data_is_seeded_and_meets_the_suite(validator):
+    from mlops.synthetic import generate
+
+    frame = generate(20_000, seed=3)
+    pd.testing.assert_frame_equal(frame, generate(20_000, seed=3))
+    assert list(frame.columns) == list(load_suite(SUITE).columns)
+    report = validator.validate(frame)
+    assert report.success, [o.sentence() for o in report.failures]

@@ -242,7 +242,10 @@ def _found(o: Outcome) -> str:
     text = f"{count} {what}"
     if o.observed is not None and o.kind == "nulls":
         text += f" ({o.observed:.2%} of rows)"
-    samples = [s for s in o.samples if s is not None and not _isnan(s)]
+    samples = list(
+        dict.fromkeys(int(s) if isinstance(s, float) and s.is_integer() else s for s in o.samples)
+    )
+    samples = [s for s in samples if s is not None and not _isnan(s)]
     if samples:
         text += ", e.g. " + ", ".join(repr(s) for s in samples)
     return text
