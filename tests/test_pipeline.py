@@ -41,7 +41,8 @@ def repo(tmp_path_factory) -> Path:
 
 def test_repro_from_clean_state(repo):
     proc = run(["dvc", "repro"], repo)
-    assert ran(proc.stdout) == {"prepare", "train", "evaluate"}
+    assert ran(proc.stdout) == {"validate", "prepare", "train", "evaluate"}
+    assert json.loads((repo / "reports" / "validation.json").read_text())["success"] is True
     m = metrics(repo)
     assert 0.80 <= m["roc_auc"] <= 0.88, m
     for name in ("pr_auc", "accuracy", "precision", "recall", "f1", "log_loss"):

@@ -27,6 +27,21 @@ def cmd_check_params(args: argparse.Namespace) -> None:
     print(f"{args.params}: valid (model.type={params.model_type})")
 
 
+def cmd_validate(args: argparse.Namespace) -> None:
+    from mlops import validate
+
+    if args.init:
+        validate.init(_params(args), args.reference, args.output, args.force)
+    else:
+        validate.run(_params(args), data_path=args.data)
+
+
+def cmd_drift(args: argparse.Namespace) -> None:
+    from mlops import drift
+
+    drift.run(_params(args), reference=args.reference, rev=args.rev, current=args.current)
+
+
 def cmd_prepare(args: argparse.Namespace) -> None:
     from mlops import data
 
@@ -109,6 +124,37 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("check-params", cmd_check_params, "validate params.yaml and exit")
+    p_val = add(
+        "validate",
+        cmd_validate,
+        "check the raw data against the expectation suite (Great Expectations); write "
+        "reports/validation.json and the Data Docs site (reports/data_docs/)",
+    )
+    p_val.add_argument("--data", type=Path, help="CSV to validate (default: data.path)")
+    p_val.add_argument(
+        "--init",
+        action="store_true",
+        help="profile a reference file and write a starting suite (validation.suite)",
+    )
+    p_val.add_argument(
+        "--reference", type=Path, help="with --init: the file to profile (default: data.path)"
+    )
+    p_val.add_argument(
+        "--output", type=Path, help="with --init: where to write (default: validation.suite)"
+    )
+    p_val.add_argument("--force", action="store_true", help="with --init: overwrite the suite")
+    p_drift = add(
+        "drift",
+        cmd_drift,
+        "compare the current data with a reference (a file or a git revision); write "
+        "reports/drift.json",
+    )
+    ref = p_drift.add_mutually_exclusive_group(required=True)
+    ref.add_argument("--reference", type=Path, help="reference CSV file")
+    ref.add_argument(
+        "--rev", help="git revision whose data (data.dvc, read through DVC) is the reference"
+    )
+    p_drift.add_argument("--current", type=Path, help="current CSV (default: data.path)")
     add("prepare", cmd_prepare, "clean the raw data and split it into train/test parquet files")
     p_train = add("train", cmd_train, "fit preprocessing + model and save models/model.joblib")
     p_train.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")

@@ -63,6 +63,23 @@ class MlflowConfig(_Strict):
     registered_model: str = Field(default="churn-classifier", min_length=1)
 
 
+class ValidationConfig(_Strict):
+    suite: Path = Field(
+        default=Path("expectations/churn.yaml"),
+        description="Expectation suite of the raw data (mlops validate --init writes one).",
+    )
+    sample_values: int = Field(default=5, ge=1, le=100)
+
+
+class DriftConfig(_Strict):
+    bins: int = Field(default=10, ge=2, le=100)
+    psi_threshold: float = Field(default=0.2, gt=0.0)
+    ks_pvalue: float = Field(default=0.01, gt=0.0, lt=1.0)
+    chi2_pvalue: float = Field(default=0.01, gt=0.0, lt=1.0)
+    target_rate_delta: float = Field(default=0.05, gt=0.0, lt=1.0)
+    fail_on_drift: bool = False
+
+
 def _model_config_class() -> type[BaseModel]:
     """``model:`` has a ``type`` plus one hyper-parameter section per registered family."""
     family_names = tuple(MODEL_FAMILIES)
@@ -84,6 +101,8 @@ class Params(_Strict):
     train: TrainConfig = Field(default_factory=TrainConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
 
     @property
     def model_type(self) -> str:
