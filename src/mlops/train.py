@@ -167,8 +167,8 @@ def load_mlflow_run(model_dir: Path = MODEL_DIR) -> dict[str, Any] | None:
 
 def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> TrainResult:
     """CLI wrapper: data/prepared/train.parquet -> models/model.joblib (+ MLflow run)."""
+    resolved = resolve_device(params.train.device)  # fail fast: `cuda` without a GPU is exit 2
     train = data_mod.read_prepared("train")
-    resolved = resolve_device(params.train.device)
     result = fit(train, params, device=resolved)
     gpus = visible_gpus() if resolved == "cuda" else []
     result.info = {
