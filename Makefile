@@ -31,7 +31,7 @@ $(UV):
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 setup: $(UV) ## create .venv and install the locked dependencies (uv.lock)
-	$(UV) sync --frozen
+	$(UV) sync --frozen --all-extras
 
 pull: setup ## fetch the data tracked by data.dvc from the DVC remote
 	dvc pull data.dvc

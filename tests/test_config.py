@@ -36,7 +36,7 @@ def check(tmp_path: Path, capsys: pytest.CaptureFixture[str], doc: dict | str) -
 
 def test_shipped_params_are_valid():
     params = load_params(REPO_ROOT / "params.yaml")
-    assert params.model_type in ("logreg", "xgboost")
+    assert params.model_type in ("logreg", "rf", "xgboost", "keras")
     assert params.mlflow.tracking_uri.startswith("sqlite:///")
 
 
@@ -52,7 +52,7 @@ def test_unknown_section(tmp_path, capsys, raw_params):
     raw_params["trian"] = {"seed": 1}
     err = check(tmp_path, capsys, raw_params)
     assert "trian" in err
-    assert "allowed keys: data, features, model, train, gate, mlflow" in err
+    assert "allowed keys: data, features, model, train, evaluate, gate, mlflow" in err
 
 
 def test_wrong_type(tmp_path, capsys, raw_params):
@@ -161,4 +161,51 @@ def test_exit_code_two_from_the_console_script(tmp_path, raw_params):
     )
     assert proc.returncode == 2
     assert "model.type" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "expected"),
+    [
+        ("train.threshold.method", "precision", "train.threshold.method"),
+        ("train.threshold.target_recall", 1.5, "train.threshold.target_recall"),
+        ("train.validation_size", 0.9, "train.validation_size"),
+        ("evaluate.importance_repeats", 0, "evaluate.importance_repeats"),
+        ("evaluate.calibration_bins", 1, "evaluate.calibration_bins"),
+        ("model.rf.max_features", 1.5, "model.rf.max_features"),
+        ("model.rf.class_weight", "heavy", "model.rf.class_weight"),
+        ("model.keras.hidden_units", [], "model.keras.hidden_units"),
+        ("model.keras.dropout", 1.0, "model.keras.dropout"),
+        ("model.keras.max_epochs", 0, "model.keras.max_epochs"),
+    ],
+)
+def test_new_sections_are_validated(tmp_path, capsys, raw_params, dotted, value, expected):
+    *parents, last = dotted.split(".")
+    node = raw_params
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    assert expected in check(tmp_path, capsys, raw_params)
+
+
+def test_segment_column_must_be_categorical(tmp_path, capsys, raw_params):
+    raw_params["evaluate"]["segment_column"] = "tenure"
+    err = check(tmp_path, capsys, raw_params)
+    assert "evaluate.segment_column" in err and "features.categorical" in err
+
+
+def test_cuda_without_gpu_is_exit_two_without_traceback(tmp_path, raw_params):
+    raw_params["train"]["device"] = "cuda"
+    path = write(tmp_path, raw_params)
+    env = run_env()
+    env["CUDA_VISIBLE_DEVICES"] = ""  # no GPU visible, whatever the machine has
+    proc = subprocess.run(
+        [sys.executable, "-m", "mlops.cli", "--params", str(path), "train", "--no-track"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "train.device" in proc.stderr and "no CUDA GPU" in proc.stderr
     assert "Traceback" not in proc.stderr

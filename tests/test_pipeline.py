@@ -45,10 +45,20 @@ def test_repro_from_clean_state(repo):
     assert json.loads((repo / "reports" / "validation.json").read_text())["success"] is True
     m = metrics(repo)
     assert 0.80 <= m["roc_auc"] <= 0.88, m
-    for name in ("pr_auc", "accuracy", "precision", "recall", "f1", "log_loss"):
+    for name in ("pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier"):
         assert name in m
-    for plot in ("roc", "precision_recall", "confusion"):
+    for plot in ("roc", "precision_recall", "confusion", "calibration", "importance"):
         assert (repo / "plots" / f"{plot}.json").exists()
+        png = repo / "plots" / "images" / f"{plot}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    segments = json.loads((repo / "metrics" / "segments.json").read_text())
+    assert set(segments["contract"]) == {"Month-to-month", "One year", "Two year"}
+    # Evaluation used the threshold saved in the model, not 0.5.
+    info = json.loads((repo / "models" / "train.json").read_text())
+    confusion = json.loads((repo / "plots" / "confusion.json").read_text())
+    assert info["threshold"] != 0.5
+    predicted = sum(row["predicted"] for row in confusion) / len(confusion)
+    assert predicted > 0.2  # F1-optimal threshold flags more customers than 0.5 would
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], repo).stdout)
     assert shown  # DVC reads the metrics file declared in dvc.yaml
 
@@ -104,3 +114,41 @@ def test_switching_model_type_retrains_only_what_depends_on_it(repo):
     assert m != logreg
     info = json.loads((repo / "models" / "train.json").read_text())
     assert info["model_type"] == "xgboost" and info["device"] == "cpu"
+
+
+def test_mlflow_run_has_learning_curves_plots_and_device(repo):
+    from mlflow.tracking import MlflowClient
+
+    info = json.loads((repo / "models" / "mlflow_run.json").read_text())
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    mlrun = client.get_run(info["run_id"])
+    assert mlrun.data.tags["model_type"] == "xgboost"
+    assert mlrun.data.tags["device"] == "cpu"
+    curve = client.get_metric_history(info["run_id"], "curve_val_logloss")
+    assert [m.step for m in curve] == list(range(1, 301))
+    assert "threshold" in mlrun.data.metrics and "test_brier" in mlrun.data.metrics
+    plots = {a.path for a in client.list_artifacts(info["run_id"], "plots")}
+    assert {f"plots/{n}.png" for n in ("roc", "precision_recall", "confusion")} <= plots
+    assert {f"plots/{n}.png" for n in ("calibration", "importance")} <= plots
+
+
+@pytest.mark.parametrize("model_type", ["rf", "keras"])
+def test_every_other_family_trains_through_dvc_repro(repo, model_type):
+    set_param(repo, "model.type", model_type)
+    proc = run(["dvc", "repro"], repo)
+    assert ran(proc.stdout) == {"train", "evaluate"}
+    m = metrics(repo)
+    assert 0.80 <= m["roc_auc"] <= 0.88, m
+    info = json.loads((repo / "models" / "train.json").read_text())
+    assert info["model_type"] == model_type and info["device"] == "cpu"
+
+
+def test_keras_rerun_is_within_tolerance(repo):
+    """A second TensorFlow training run (a new process) gives metrics within 0.005."""
+    assert json.loads((repo / "models" / "train.json").read_text())["model_type"] == "keras"
+    before = metrics(repo)
+    run(["dvc", "repro", "--force", "--single-item", "train"], repo)
+    run(["dvc", "repro", "evaluate"], repo)
+    after = metrics(repo)
+    for name in ("roc_auc", "pr_auc", "log_loss", "brier"):
+        assert abs(after[name] - before[name]) <= 0.005, (name, before, after)

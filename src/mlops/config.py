@@ -21,7 +21,9 @@ from mlops.models import MODEL_FAMILIES
 
 DEFAULT_PARAMS = Path("params.yaml")
 
-MetricName = Literal["roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss"]
+MetricName = Literal[
+    "roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier"
+]
 
 
 class _Strict(BaseModel):
@@ -47,8 +49,26 @@ class FeaturesConfig(_Strict):
         return [*self.numeric, *self.categorical]
 
 
+class ThresholdConfig(_Strict):
+    """How the decision threshold is chosen on the validation split (saved with the model)."""
+
+    method: Literal["f1", "recall"] = "f1"
+    target_recall: float = Field(default=0.8, gt=0.0, le=1.0)
+
+
 class TrainConfig(_Strict):
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = Field(default=42, ge=0)
+    # Carved (stratified, seeded) from the training split: early stopping, learning curves and
+    # the threshold. The model is fitted on the rest.
+    validation_size: float = Field(default=0.2, ge=0.05, le=0.5)
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+
+
+class EvaluateConfig(_Strict):
+    segment_column: str | None = None  # a features.categorical column: metrics per value
+    importance_repeats: int = Field(default=5, ge=1, le=100)  # permutation importance
+    calibration_bins: int = Field(default=10, ge=2, le=100)
     seed: int = Field(default=42, ge=0)
 
 
@@ -99,6 +119,7 @@ class Params(_Strict):
     features: FeaturesConfig
     model: ModelConfig  # type: ignore[valid-type]
     train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
     gate: GateConfig = Field(default_factory=GateConfig)
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
@@ -167,6 +188,12 @@ def _check_consistency(params: Params, path: Path) -> None:
                 f"{path}: features.{seen[column]}: contains {column!r}, which is {key}; "
                 "the target and the id column cannot be features"
             )
+    segment = params.evaluate.segment_column
+    if segment is not None and segment not in params.features.categorical:
+        raise ConfigError(
+            f"{path}: evaluate.segment_column: {segment!r} is not in features.categorical; "
+            f"allowed: {', '.join(params.features.categorical) or 'none'} (or null)"
+        )
     if not params.features.used:
         raise ConfigError(
             f"{path}: features: no feature columns (found empty numeric and categorical lists); "

@@ -1,13 +1,14 @@
-"""The ``evaluate`` stage: score the saved pipeline on the test split.
+"""The ``evaluate`` stage: score the saved model on the test split at its saved threshold.
 
-Writes ``metrics/evaluate.json`` (DVC metrics) and ``plots/{roc,precision_recall,confusion}.json``
-(DVC plots declared in dvc.yaml).
+Writes ``metrics/evaluate.json`` and ``metrics/segments.json`` (DVC metrics),
+``plots/{roc,precision_recall,confusion,calibration,importance}.json`` (DVC plots declared in
+dvc.yaml) and the same plots as PNG images in ``plots/images/`` for reports.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,9 @@ if TYPE_CHECKING:
     from mlops.config import Params
 
 METRICS_FILE = Path("metrics/evaluate.json")
+SEGMENTS_FILE = Path("metrics/segments.json")
 PLOTS_DIR = Path("plots")
+IMAGES_DIR = "images"  # under PLOTS_DIR
 MAX_CURVE_POINTS = 200
 
 
@@ -30,6 +33,8 @@ class Evaluation:
     roc: list[dict[str, float]]
     precision_recall: list[dict[str, float]]
     confusion: list[dict[str, int]]
+    calibration: list[dict[str, float]] = field(default_factory=list)
+    threshold: float = THRESHOLD
 
 
 def _thin(points: list[dict[str, float]], limit: int = MAX_CURVE_POINTS) -> list[dict[str, float]]:
@@ -40,8 +45,90 @@ def _thin(points: list[dict[str, float]], limit: int = MAX_CURVE_POINTS) -> list
     return [points[i] for i in idx]
 
 
-def evaluate(y_true: Any, proba: Any, threshold: float = THRESHOLD) -> Evaluation:
-    """Metrics and plot data for one set of predictions (pure)."""
+def calibration(y_true: Any, proba: Any, bins: int = 10) -> list[dict[str, float]]:
+    """Reliability data: per probability bin (uniform), mean prediction vs observed rate."""
+    y = np.asarray(y_true).astype(int)
+    p = np.asarray(proba, dtype="float64")
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    rows = []
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        rows.append(
+            {
+                "bin_low": round(float(edges[b]), 6),
+                "bin_high": round(float(edges[b + 1]), 6),
+                "mean_predicted": round(float(p[mask].mean()), 6),
+                "fraction_positive": round(float(y[mask].mean()), 6),
+                "count": int(mask.sum()),
+            }
+        )
+    return rows
+
+
+def segment_metrics(
+    y_true: Any, proba: Any, segments: Any, threshold: float
+) -> dict[str, dict[str, float]]:
+    """The metrics per value of a categorical column (ROC/PR-AUC only where both classes occur)."""
+    y = np.asarray(y_true).astype(int)
+    p = np.asarray(proba, dtype="float64")
+    import pandas as pd
+
+    values = pd.Series(segments).astype("string").fillna("(missing)").to_numpy(dtype=str)
+    out: dict[str, dict[str, float]] = {}
+    for value in sorted(set(values)):
+        mask = values == value
+        ys, ps = y[mask], p[mask]
+        metrics = (
+            compute_metrics(ys, ps, threshold)
+            if len(set(ys)) == 2
+            else _one_class(ys, ps, threshold)
+        )
+        out[value] = {
+            "rows": int(mask.sum()),
+            "positive_rate": round(float(ys.mean()), 6),
+            **metrics,
+        }
+    return out
+
+
+def _one_class(y: Any, p: Any, threshold: float) -> dict[str, float]:
+    """Metrics that are defined when a segment holds only one class."""
+    predicted = (p >= threshold).astype(int)
+    return {
+        "accuracy": round(float((predicted == y).mean()), 6),
+        "brier": round(float(np.mean((p - y) ** 2)), 6),
+    }
+
+
+def permutation_importance(
+    model: Any, x: Any, y: Any, *, repeats: int, seed: int
+) -> list[dict[str, float | str]]:
+    """Drop in test ROC-AUC when one raw input column is shuffled (mean and std over repeats)."""
+    from sklearn.inspection import permutation_importance as sk_permutation_importance
+
+    result = sk_permutation_importance(
+        model, x, y, scoring="roc_auc", n_repeats=repeats, random_state=seed, n_jobs=1
+    )
+    rows: list[dict[str, float | str]] = [
+        {
+            "feature": str(name),
+            "importance": round(float(mean), 6),
+            "std": round(float(std), 6),
+        }
+        for name, mean, std in zip(
+            x.columns, result.importances_mean, result.importances_std, strict=True
+        )
+    ]
+    return sorted(rows, key=lambda r: (-float(r["importance"]), str(r["feature"])))
+
+
+def evaluate(
+    y_true: Any, proba: Any, threshold: float = THRESHOLD, calibration_bins: int = 10
+) -> Evaluation:
+    """Metrics and plot data for one set of predictions at ``threshold`` (pure)."""
     from sklearn.metrics import precision_recall_curve, roc_curve
 
     y_true = np.asarray(y_true).astype(int)
@@ -73,6 +160,8 @@ def evaluate(y_true: Any, proba: Any, threshold: float = THRESHOLD) -> Evaluatio
         roc=_thin(roc),
         precision_recall=_thin(pr),
         confusion=confusion,
+        calibration=calibration(y_true, proba, calibration_bins),
+        threshold=float(threshold),
     )
 
 
@@ -82,28 +171,59 @@ def _write_json(path: Path, payload: Any) -> None:
 
 
 def run(
-    params: Params, metrics_file: Path = METRICS_FILE, plots_dir: Path = PLOTS_DIR
+    params: Params,
+    metrics_file: Path = METRICS_FILE,
+    plots_dir: Path = PLOTS_DIR,
+    segments_file: Path = SEGMENTS_FILE,
 ) -> Evaluation:
-    """CLI wrapper: models/model.joblib + test.parquet -> metrics and plots files."""
+    """CLI wrapper: models/model.joblib + test.parquet -> metrics, plots and images."""
     from mlops import train as train_mod
+    from mlops.plots import render_images
 
-    pipeline = train_mod.load()
+    model = train_mod.load()
     test = data_mod.read_prepared("test")
-    proba = pipeline.predict_proba(data_mod.feature_frame(test, params))[:, 1]
-    result = evaluate(test[data_mod.TARGET].to_numpy(), proba)
+    x = data_mod.feature_frame(test, params)
+    y = test[data_mod.TARGET].to_numpy()
+    proba = model.predict_proba(x)[:, 1]
+    settings = params.evaluate
+    result = evaluate(y, proba, model.threshold_, settings.calibration_bins)
+    segments: dict[str, Any] = {}
+    if settings.segment_column is not None:
+        segments = {
+            settings.segment_column: segment_metrics(
+                y, proba, test[settings.segment_column], model.threshold_
+            )
+        }
+    importance = permutation_importance(
+        model, x, y, repeats=settings.importance_repeats, seed=settings.seed
+    )
     _write_json(metrics_file, result.metrics)
+    _write_json(segments_file, segments)
     _write_json(plots_dir / "roc.json", result.roc)
     _write_json(plots_dir / "precision_recall.json", result.precision_recall)
     _write_json(plots_dir / "confusion.json", result.confusion)
+    _write_json(plots_dir / "calibration.json", result.calibration)
+    _write_json(plots_dir / "importance.json", importance)
+    images = render_images(result, importance, plots_dir / IMAGES_DIR)
 
     mlflow_run = train_mod.load_mlflow_run()
     logged = False
     if mlflow_run is not None:
         from mlops.tracking import log_evaluation
 
-        logged = log_evaluation(params, mlflow_run, result.metrics)
+        logged = log_evaluation(
+            params,
+            mlflow_run,
+            result.metrics,
+            artifacts={
+                "segments.json": segments,
+                "importance.json": importance,
+                "calibration.json": result.calibration,
+            },
+            images_dir=images,
+        )
     if not logged:
         print("evaluate: the model's MLflow run is not in this store; test metrics not logged")
     summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
-    print(f"evaluate: {len(test)} test rows: {summary}")
+    print(f"evaluate: {len(test)} test rows at threshold {model.threshold_:.4f}: {summary}")
     return result

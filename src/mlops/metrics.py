@@ -17,6 +17,7 @@ HIGHER_IS_BETTER = {
     "recall": True,
     "f1": True,
     "log_loss": False,
+    "brier": False,
 }
 
 
@@ -34,5 +35,6 @@ def compute_metrics(y_true: Any, proba: Any, threshold: float = THRESHOLD) -> di
         "recall": skm.recall_score(y_true, predicted, zero_division=0),
         "f1": skm.f1_score(y_true, predicted, zero_division=0),
         "log_loss": skm.log_loss(y_true, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1]),
+        "brier": skm.brier_score_loss(y_true, proba, pos_label=1),
     }
     return {name: round(float(value), 6) for name, value in values.items()}

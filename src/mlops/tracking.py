@@ -9,6 +9,7 @@ at a tracking server with the usual MLflow credentials variables.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops import provenance
@@ -77,6 +78,24 @@ def _skops_types(pipeline: Any) -> list[str]:
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
 
 
+def log_curves(mlflow: Any, curves: dict[str, list[float]]) -> None:
+    """Per-iteration (XGBoost) / per-epoch (Keras) learning curves as stepped metrics."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    batch = [
+        Metric(key=f"curve_{name}", value=float(value), timestamp=now, step=step)
+        for name, values in curves.items()
+        for step, value in enumerate(values, start=1)
+    ]
+    client = mlflow.tracking.MlflowClient()
+    run_id = mlflow.active_run().info.run_id
+    for start in range(0, len(batch), 1000):  # MLflow accepts at most 1000 metrics per batch
+        client.log_batch(run_id, metrics=batch[start : start + 1000])
+
+
 def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> dict[str, Any]:
     """Log one training run; return where it went (run id, experiment, tracking URI)."""
     from mlops.data import feature_frame
@@ -90,11 +109,14 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
     versions = provenance.package_versions()
     x = feature_frame(train, params)
     example = x.head(5)
-    signature = infer_signature(example, result.pipeline.predict_proba(example))
+    signature = infer_signature(example, result.model.predict_proba(example))
     run_name = f"{params.model_type}-{(commit or 'nogit')[:8]}"
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params(logged_params(params))
         mlflow.log_metrics({f"train_{k}": v for k, v in result.train_metrics.items()})
+        mlflow.log_metrics({f"val_{k}": v for k, v in result.validation_metrics.items()})
+        mlflow.log_metric("threshold", result.threshold)
+        log_curves(mlflow, result.curves)
         tags = {
             "git_commit": commit or "unknown",
             "git_dirty": str(provenance.git_dirty()),
@@ -109,14 +131,15 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
         mlflow.set_tags(tags)
         mlflow.log_dict(params.model_dump(mode="json"), "params.json")
         mlflow.log_dict(versions, "package_versions.json")
+        mlflow.log_dict(result.info, "train.json")
         mlflow.sklearn.log_model(
-            result.pipeline,
+            result.model,
             name="model",
             signature=signature,
             input_example=example,
             pyfunc_predict_fn="predict_proba",
             serialization_format="skops",
-            skops_trusted_types=_skops_types(result.pipeline),
+            skops_trusted_types=_skops_types(result.model),
         )
         return {
             "run_id": run.info.run_id,
@@ -125,8 +148,19 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
         }
 
 
-def log_evaluation(params: Params, run_info: dict[str, Any], metrics: dict[str, float]) -> bool:
-    """Add the test metrics to the training run; False when that run is not in this store."""
+def log_evaluation(
+    params: Params,
+    run_info: dict[str, Any],
+    metrics: dict[str, float],
+    *,
+    artifacts: dict[str, Any] | None = None,
+    images_dir: Path | None = None,
+) -> bool:
+    """Add the test metrics (and plots) to the training run; False when it is not in this store.
+
+    ``artifacts`` maps an artifact file name to JSON-able data (segments, importance, ...);
+    the PNG files in ``images_dir`` are logged under ``plots/``.
+    """
     run_id = run_info.get("run_id")
     if not run_id or run_info.get("tracking_uri") != tracking_uri(params):
         return False
@@ -137,4 +171,8 @@ def log_evaluation(params: Params, run_info: dict[str, Any], metrics: dict[str, 
         return False
     with mlflow.start_run(run_id=run_id):
         mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+        for name, payload in (artifacts or {}).items():
+            mlflow.log_dict(payload, f"evaluation/{name}")
+        if images_dir is not None and images_dir.is_dir():
+            mlflow.log_artifacts(str(images_dir), artifact_path="plots")
     return True

@@ -1,4 +1,10 @@
-"""The ``train`` stage: fit preprocessing + model as one scikit-learn Pipeline and save it."""
+"""The ``train`` stage: fit preprocessing + model as one scikit-learn Pipeline and save it.
+
+A validation split is carved (stratified, seeded) from the training split: the pipeline is
+fitted on the rest, the model family may use the validation split for early stopping and
+learning curves, and the decision threshold is chosen on it. The saved artifact is a
+:class:`mlops.threshold.ThresholdedModel`: the fitted pipeline plus its threshold.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from mlops.errors import ArtifactError
 from mlops.features import build_preprocessor
 from mlops.metrics import compute_metrics
 from mlops.models import MODEL_FAMILIES, BuildContext
+from mlops.threshold import ThresholdedModel, choose_threshold
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -29,10 +36,20 @@ RUN_FILE = "mlflow_run.json"
 
 @dataclass
 class TrainResult:
-    pipeline: Any
+    model: ThresholdedModel  # the fitted pipeline and its decision threshold
     device: str
     train_metrics: dict[str, float]
+    validation_metrics: dict[str, float]
+    curves: dict[str, list[float]] = field(default_factory=dict)  # per iteration / epoch
     info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pipeline(self) -> Any:
+        return self.model.pipeline
+
+    @property
+    def threshold(self) -> float:
+        return self.model.threshold_
 
 
 def build_pipeline(params: Params, device: str) -> Any:
@@ -53,19 +70,41 @@ def build_pipeline(params: Params, device: str) -> Any:
 
 def fit(train: pd.DataFrame, params: Params, *, device: str | None = None) -> TrainResult:
     """Fit the configured pipeline on the prepared training frame (pure: no file I/O)."""
+    from sklearn.model_selection import train_test_split
+
     resolved = device or resolve_device(params.train.device)
+    family = MODEL_FAMILIES[params.model_type]
     pipeline = build_pipeline(params, resolved)
     x = data_mod.feature_frame(train, params)
     y = train[data_mod.TARGET].to_numpy()
-    pipeline.fit(x, y)
-    family = MODEL_FAMILIES[params.model_type]
+    x_fit, x_val, y_fit, y_val = train_test_split(
+        x, y, test_size=params.train.validation_size, random_state=params.train.seed, stratify=y
+    )
+    # Fit the preprocessing on the fitting part only, then the estimator through its family's
+    # hook, which sees the (preprocessed) validation split for early stopping / curves.
+    preprocess = pipeline.named_steps["preprocess"]
+    x_fit_t = preprocess.fit_transform(x_fit, y_fit)
+    curves = family.fit(
+        pipeline.named_steps["model"], x_fit_t, y_fit, preprocess.transform(x_val), y_val
+    )
     if family.for_inference is not None:
         family.for_inference(pipeline.named_steps["model"])
-    proba = pipeline.predict_proba(x)[:, 1]
+    val_proba = pipeline.predict_proba(x_val)[:, 1]
+    chosen = params.train.threshold
+    threshold = choose_threshold(y_val, val_proba, chosen.method, chosen.target_recall)
+    model = ThresholdedModel(pipeline, threshold).fit(x_val, y_val)
+    model.threshold_info_ = {
+        "method": chosen.method,
+        **({"target_recall": chosen.target_recall} if chosen.method == "recall" else {}),
+        "validation_rows": len(y_val),
+    }
+    fit_proba = pipeline.predict_proba(x_fit)[:, 1]
     return TrainResult(
-        pipeline=pipeline,
+        model=model,
         device=resolved,
-        train_metrics=compute_metrics(y, proba),
+        train_metrics=compute_metrics(y_fit, fit_proba, threshold),
+        validation_metrics=compute_metrics(y_val, val_proba, threshold),
+        curves=curves,
     )
 
 
@@ -75,19 +114,26 @@ def save(result: TrainResult, model_dir: Path = MODEL_DIR) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     path = model_dir / MODEL_FILE
     tmp = path.with_suffix(".tmp")
-    joblib.dump(result.pipeline, tmp)
+    joblib.dump(result.model, tmp)
     tmp.replace(path)
     (model_dir / INFO_FILE).write_text(json.dumps(result.info, indent=2) + "\n", encoding="utf-8")
     return path
 
 
-def load(model_dir: Path = MODEL_DIR) -> Any:
+def load(model_dir: Path = MODEL_DIR) -> ThresholdedModel:
+    """The saved model: ``predict_proba``, ``predict`` at ``threshold_``, ``pipeline``."""
     import joblib
 
     path = model_dir / MODEL_FILE
     if not path.exists():
         raise ArtifactError(f"{path} does not exist; run `mlops train` (or `dvc repro`) first")
-    return joblib.load(path)
+    model = joblib.load(path)
+    if not isinstance(model, ThresholdedModel):
+        raise ArtifactError(
+            f"{path} holds a {type(model).__name__}, not a model saved by this version of "
+            "`mlops train`; retrain it (`dvc repro --force train`)"
+        )
+    return model
 
 
 def file_md5(path: Path) -> str:
@@ -121,8 +167,8 @@ def load_mlflow_run(model_dir: Path = MODEL_DIR) -> dict[str, Any] | None:
 
 def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> TrainResult:
     """CLI wrapper: data/prepared/train.parquet -> models/model.joblib (+ MLflow run)."""
+    resolved = resolve_device(params.train.device)  # fail fast: `cuda` without a GPU is exit 2
     train = data_mod.read_prepared("train")
-    resolved = resolve_device(params.train.device)
     result = fit(train, params, device=resolved)
     gpus = visible_gpus() if resolved == "cuda" else []
     result.info = {
@@ -131,7 +177,12 @@ def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> T
         "gpu": gpus[0] if gpus else None,
         "features": params.features.used,
         "train_rows": len(train),
+        "validation_rows": result.model.threshold_info_["validation_rows"],
+        "threshold": round(result.threshold, 6),
+        "threshold_choice": result.model.threshold_info_,
+        "iterations": max((len(v) for v in result.curves.values()), default=None),
         "train_metrics": result.train_metrics,
+        "validation_metrics": result.validation_metrics,
     }
     (model_dir / RUN_FILE).unlink(missing_ok=True)
     mlflow_run = None
@@ -143,6 +194,9 @@ def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> T
     if mlflow_run is not None:
         mlflow_run["model_md5"] = file_md5(path)
         (model_dir / RUN_FILE).write_text(json.dumps(mlflow_run, indent=2) + "\n", encoding="utf-8")
-    auc = result.train_metrics["roc_auc"]
-    print(f"train: {params.model_type} on {resolved}, {len(train)} rows, train ROC-AUC {auc:.4f}")
+    auc = result.validation_metrics["roc_auc"]
+    print(
+        f"train: {params.model_type} on {resolved}, {len(train)} rows, validation ROC-AUC "
+        f"{auc:.4f}, threshold {result.threshold:.4f} ({params.train.threshold.method})"
+    )
     return result

@@ -4,7 +4,10 @@ A family is one module in this package that defines
 
 * ``Params``: a pydantic model of its hyper-parameters (becomes ``model.<name>`` in
   params.yaml, validated like every other key), and
-* ``build(params, context) -> estimator``: an unfitted scikit-learn compatible classifier.
+* ``build(params, context) -> estimator``: an unfitted scikit-learn compatible classifier,
+* optionally ``fit(estimator, x, y, x_val, y_val) -> curves``: how to fit it when the train
+  stage's validation split (already preprocessed) is available, e.g. for early stopping; it
+  returns per-iteration learning curves ``{"val_logloss": [...], ...}`` for MLflow,
 
 and is listed in ``MODEL_FAMILIES`` below. Heavy libraries are imported inside ``build`` so
 that loading the configuration stays cheap. The training stage wraps the estimator in a
@@ -20,7 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mlops.models import logreg, xgb
+from mlops.models import keras_mlp, logreg, rf, xgb
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,15 @@ class BuildContext:
 
     seed: int
     device: str  # "cpu" or "cuda", already resolved from train.device
+
+
+Curves = dict[str, list[float]]
+
+
+def fit_plain(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> Curves:
+    """The default: fit on the training part only, no learning curves."""
+    estimator.fit(x, y)
+    return {}
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,8 @@ class ModelFamily:
     for_inference: Callable[[Any], Any] | None = None
     # Whether the family can use a CUDA device.
     uses_gpu: bool = False
+    # Fits the estimator given the validation split; returns learning curves (see above).
+    fit: Callable[[Any, Any, Any, Any, Any], Curves] = fit_plain
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {
@@ -55,5 +69,15 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
         scale_numeric=False,
         for_inference=xgb.for_inference,
         uses_gpu=True,
+        fit=xgb.fit,
+    ),
+    "rf": ModelFamily(name="rf", Params=rf.Params, build=rf.build, scale_numeric=False),
+    "keras": ModelFamily(
+        name="keras",
+        Params=keras_mlp.Params,
+        build=keras_mlp.build,
+        scale_numeric=True,
+        uses_gpu=True,
+        fit=keras_mlp.fit,
     ),
 }

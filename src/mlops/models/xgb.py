@@ -46,3 +46,14 @@ def for_inference(estimator: Any) -> Any:
     """A model trained on the GPU predicts on the CPU when served."""
     estimator.set_params(device="cpu")
     return estimator
+
+
+def fit(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> dict[str, list[float]]:
+    """Fit, evaluating every boosting round on the training and validation splits."""
+    estimator.fit(x, y, eval_set=[(x, y), (x_val, y_val)], verbose=False)
+    result = estimator.evals_result()
+    curves: dict[str, list[float]] = {}
+    for split, key in (("train", "validation_0"), ("val", "validation_1")):
+        for metric, values in result.get(key, {}).items():
+            curves[f"{split}_{metric}"] = [float(v) for v in values]
+    return curves
