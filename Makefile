@@ -42,7 +42,7 @@ repro: pull ## run the pipeline (dvc.yaml); only stages whose inputs changed run
 run: repro metrics ## bootstrap, pull the data, run the pipeline and print the metrics
 
 metrics: ## print the test metrics of the current model
-	dvc metrics show
+	dvc metrics show metrics/evaluate.json
 
 bento: ## build the serving bento from the registry's champion (after mlops register/promote)
 	rm -rf build/bento && mkdir -p build/bento
