@@ -485,3 +485,20 @@ def test_champion_baseline_when_a_tracking_server_is_configured(trained, tmp_pat
     text = (repo / "report.md").read_text()
     assert text.startswith("## ✅ Quality gate passed: this PR vs champion v1\n")
     assert "Not compared: the baseline is champion v1 (registry)" in text
+
+
+def test_base_rev_defaults_to_main_then_origin_main(tmp_path, monkeypatch) -> None:
+    from mlops.report import BaselineError, resolve_base_rev
+
+    run(["git", "init", "-q", "-b", "feature"], tmp_path)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", "one"], tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BaselineError, match=r"git revision 'main' not found \(nor 'origin/main'\)"):
+        resolve_base_rev(None)
+    run(["git", "update-ref", "refs/remotes/origin/main", "HEAD"], tmp_path)
+    assert resolve_base_rev(None) == "origin/main"
+    run(["git", "branch", "main"], tmp_path)
+    assert resolve_base_rev(None) == "main"
+    assert resolve_base_rev("feature") == "feature"
+    with pytest.raises(BaselineError, match=r"--base-rev: git revision 'nope' not found$"):
+        resolve_base_rev("nope")
