@@ -60,6 +60,58 @@ def main() -> None:
     load_before = load_average()
     seconds: dict[tuple[int, str], list[float]] = {}
     peaks: dict[tuple[int, str], list[float]] = {}
+
+    def report(sizes: list[int]) -> None:
+        header = "| stage | " + " | ".join(f"{n:,} rows" for n in sizes) + " | time growth |"
+        table = [header, "| --- |" + " ---: |" * (len(sizes) + 1)]
+        worst_growth, worst_peak = 0.0, 0.0
+        for name, _, _ in STAGES:
+            cells = []
+            for n in sizes:
+                t, peak = median(seconds[(n, name)]), max(peaks[(n, name)])
+                cells.append(f"{t:.1f} s, {peak:,.0f} MB")
+            growth = ""
+            if len(sizes) > 1:
+                lo, hi = sizes[0], sizes[-1]
+                exponent = math.log(
+                    median(seconds[(hi, name)]) / median(seconds[(lo, name)])
+                ) / math.log(hi / lo)
+                worst_growth = max(worst_growth, exponent)
+                growth = f"n^{exponent:.2f}"
+            worst_peak = max(worst_peak, max(peaks[(sizes[-1], name)]))
+            table.append(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
+        totals = [sum(median(seconds[(n, name)]) for name, _, _ in STAGES) for n in sizes]
+        table.append("| **all six** | " + " | ".join(f"**{t:.0f} s**" for t in totals) + " | |")
+        linear = "met" if worst_growth <= 1.0 else "MISSED"
+        memory = "met" if worst_peak <= PEAK_TARGET_MB else "MISSED"
+        section = "\n".join(
+            [
+                "## Scaling",
+                "",
+                f"`{command_line()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+                f"load average {load_before} before the run; "
+                f"{'median of ' + str(args.repeats) + ' runs' if args.repeats > 1 else 'one run'} "
+                "per cell).",
+                "",
+                f"Machine: {machine('pandas', 'scikit-learn', 'xgboost', 'great-expectations')}.",
+                "",
+                "Each cell: wall time of the fresh `mlops` process and its peak RSS. Time growth "
+                f"is the exponent b in t ~ n^b between {sizes[0]:,} and {sizes[-1]:,} rows (1.0 is "
+                "linear; below 1 the fixed start-up cost still weighs).",
+                "",
+                *table,
+                "",
+                f"Target time no faster than linear: **{linear}** (largest exponent "
+                f"{worst_growth:.2f}). Target peak <= 4 GB at {sizes[-1]:,} rows: **{memory}** "
+                f"(largest {worst_peak:,.0f} MB).",
+                *([f"\n{args.note}"] if args.note else []),
+                "",
+            ]
+        )
+        print("\n" + section)
+        if not args.quick:
+            write_section("Scaling", section)
+
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         # one MLflow store for every size, created before the clock starts, so that no size
         # pays for creating it
@@ -82,57 +134,7 @@ def main() -> None:
                         f"peak {result.peak_rss_mb:6.0f} MB",
                         flush=True,
                     )
-
-    sizes = args.sizes
-    header = "| stage | " + " | ".join(f"{n:,} rows" for n in sizes) + " | time growth |"
-    table = [header, "| --- |" + " ---: |" * (len(sizes) + 1)]
-    worst_growth, worst_peak = 0.0, 0.0
-    for name, _, _ in STAGES:
-        cells = []
-        for n in sizes:
-            t, peak = median(seconds[(n, name)]), max(peaks[(n, name)])
-            cells.append(f"{t:.1f} s, {peak:,.0f} MB")
-        growth = ""
-        if len(sizes) > 1:
-            lo, hi = sizes[0], sizes[-1]
-            exponent = math.log(
-                median(seconds[(hi, name)]) / median(seconds[(lo, name)])
-            ) / math.log(hi / lo)
-            worst_growth = max(worst_growth, exponent)
-            growth = f"n^{exponent:.2f}"
-        worst_peak = max(worst_peak, max(peaks[(sizes[-1], name)]))
-        table.append(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
-    totals = [sum(median(seconds[(n, name)]) for name, _, _ in STAGES) for n in sizes]
-    table.append("| **all six** | " + " | ".join(f"**{t:.0f} s**" for t in totals) + " | |")
-    linear = "met" if worst_growth <= 1.0 else "MISSED"
-    memory = "met" if worst_peak <= PEAK_TARGET_MB else "MISSED"
-    section = "\n".join(
-        [
-            "## Scaling",
-            "",
-            f"`{command_line()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
-            f"load average {load_before} before the run; "
-            f"{'median of ' + str(args.repeats) + ' runs' if args.repeats > 1 else 'one run'} "
-            "per cell).",
-            "",
-            f"Machine: {machine('pandas', 'scikit-learn', 'xgboost', 'great-expectations')}.",
-            "",
-            "Each cell: wall time of the fresh `mlops` process and its peak RSS. Time growth is "
-            f"the exponent b in t ~ n^b between {sizes[0]:,} and {sizes[-1]:,} rows (1.0 is "
-            "linear; below 1 the fixed start-up cost still weighs).",
-            "",
-            *table,
-            "",
-            f"Target time no faster than linear: **{linear}** (largest exponent "
-            f"{worst_growth:.2f}). Target peak <= 4 GB at {sizes[-1]:,} rows: **{memory}** "
-            f"(largest {worst_peak:,.0f} MB).",
-            *([f"\n{args.note}"] if args.note else []),
-            "",
-        ]
-    )
-    print("\n" + section)
-    if not args.quick:
-        write_section("Scaling", section)
+            report(args.sizes[: args.sizes.index(n) + 1])  # written after every size
 
 
 if __name__ == "__main__":
