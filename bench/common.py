@@ -72,6 +72,7 @@ def stage_env(**extra: str) -> dict[str, str]:
 class Measured:
     seconds: float
     peak_rss_mb: float  # the command's peak resident set (its own waited-for children included)
+    cpu_seconds: float = 0.0  # user + system CPU time: far less sensitive than wall time to load
 
 
 # A small launcher between this process and the command: a child's peak RSS counts the memory
@@ -86,7 +87,8 @@ if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 _, status, usage = os.wait4(pid, 0)
 sys.stdout.flush()
-print(f"\\n@@measured {time.perf_counter() - start} {usage.ru_maxrss}", flush=True)
+cpu = usage.ru_utime + usage.ru_stime
+print(f"\\n@@measured {time.perf_counter() - start} {usage.ru_maxrss} {cpu}", flush=True)
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -104,8 +106,8 @@ def measure(cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None) ->
     output = proc.stdout.decode(errors="replace")
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode} in {cwd}:\n{output[-3000:]}")
-    seconds, kib = output.rsplit("@@measured ", 1)[1].split()
-    return Measured(float(seconds), int(kib) / 1024)  # ru_maxrss is in KiB on Linux
+    seconds, kib, cpu = output.rsplit("@@measured ", 1)[1].split()
+    return Measured(float(seconds), int(kib) / 1024, float(cpu))  # ru_maxrss: KiB on Linux
 
 
 def median(values: Sequence[float]) -> float:
