@@ -149,4 +149,8 @@ def write_section(title: str, section: str) -> None:
 def command_line() -> str:
     """How this benchmark was run, for RESULTS.md."""
     script = Path(sys.argv[0]).resolve().relative_to(ROOT)
-    return " ".join([".venv/bin/python", str(script), *sys.argv[1:]])
+    args = list(sys.argv[1:])
+    if "--note" in args:  # the note is printed under the figures, not in the command
+        at = args.index("--note")
+        args[at : at + 2] = ["--note", "..."]
+    return " ".join([".venv/bin/python", str(script), *args])

@@ -51,42 +51,53 @@ def main() -> None:
     parser.add_argument("-r", "--repeats", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="2,000 rows; RESULTS.md untouched")
     parser.add_argument("--note", default="", help="a line added under the table")
+    parser.add_argument(
+        "--stages",
+        nargs="+",
+        choices=[name for name, _, _ in STAGES],
+        help="only these (their own RESULTS.md section)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.repeats = [2_000], 1
+    stages = [s for s in STAGES if args.stages is None or s[0] in args.stages]
+    title = "Scaling" if args.stages is None else f"Scaling ({', '.join(args.stages)})"
     from mlops.synthetic import write_csv
 
     mlops = str(VENV_BIN / "mlops")
     load_before = load_average()
     seconds: dict[tuple[int, str], list[float]] = {}
     peaks: dict[tuple[int, str], list[float]] = {}
+    cpus: dict[tuple[int, str], list[float]] = {}
 
     def report(sizes: list[int]) -> None:
         header = "| stage | " + " | ".join(f"{n:,} rows" for n in sizes) + " | time growth |"
         table = [header, "| --- |" + " ---: |" * (len(sizes) + 1)]
         worst_growth, worst_peak = 0.0, 0.0
-        for name, _, _ in STAGES:
+        for name, _, _ in stages:
             cells = []
             for n in sizes:
                 t, peak = median(seconds[(n, name)]), max(peaks[(n, name)])
-                cells.append(f"{t:.1f} s, {peak:,.0f} MB")
+                cells.append(f"{t:.1f} s (CPU {median(cpus[(n, name)]):.1f} s), {peak:,.0f} MB")
             growth = ""
             if len(sizes) > 1:
                 lo, hi = sizes[0], sizes[-1]
-                exponent = math.log(
-                    median(seconds[(hi, name)]) / median(seconds[(lo, name)])
-                ) / math.log(hi / lo)
-                worst_growth = max(worst_growth, exponent)
-                growth = f"n^{exponent:.2f}"
+
+                wall, cpu = (
+                    math.log(median(v[(hi, name)]) / median(v[(lo, name)])) / math.log(hi / lo)
+                    for v in (seconds, cpus)
+                )
+                worst_growth = max(worst_growth, wall)
+                growth = f"n^{wall:.2f} (CPU n^{cpu:.2f})"
             worst_peak = max(worst_peak, max(peaks[(sizes[-1], name)]))
             table.append(f"| {name} | " + " | ".join(cells) + f" | {growth} |")
-        totals = [sum(median(seconds[(n, name)]) for name, _, _ in STAGES) for n in sizes]
-        table.append("| **all six** | " + " | ".join(f"**{t:.0f} s**" for t in totals) + " | |")
+        totals = [sum(median(seconds[(n, name)]) for name, _, _ in stages) for n in sizes]
+        table.append("| **total** | " + " | ".join(f"**{t:.0f} s**" for t in totals) + " | |")
         linear = "met" if worst_growth <= 1.0 else "MISSED"
         memory = "met" if worst_peak <= PEAK_TARGET_MB else "MISSED"
         section = "\n".join(
             [
-                "## Scaling",
+                f"## {title}",
                 "",
                 f"`{command_line()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
                 f"load average {load_before} before the run; "
@@ -110,7 +121,7 @@ def main() -> None:
         )
         print("\n" + section)
         if not args.quick:
-            write_section("Scaling", section)
+            write_section(title, section)
 
     with tempfile.TemporaryDirectory(prefix="bench-scaling-") as tmp:
         # one MLflow store for every size, created before the clock starts, so that no size
@@ -125,10 +136,11 @@ def main() -> None:
             xgb = stage_workdir(Path(tmp) / "xgb-params", csv, **{"model.type": "xgboost"})
             (work / "xgboost.yaml").write_text((xgb / "params.yaml").read_text())
             for _ in range(args.repeats):
-                for name, params, stage in STAGES:
+                for name, params, stage in stages:
                     result = measure([mlops, "--params", params, stage], work, env)
                     seconds.setdefault((n, name), []).append(result.seconds)
                     peaks.setdefault((n, name), []).append(result.peak_rss_mb)
+                    cpus.setdefault((n, name), []).append(result.cpu_seconds)
                     print(
                         f"{n:>9,} rows  {name:<17} {result.seconds:7.1f} s  "
                         f"peak {result.peak_rss_mb:6.0f} MB",
