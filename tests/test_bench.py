@@ -58,8 +58,8 @@ def test_pipeline_quick_compares_noop_repro_with_status():
 
 @pytest.mark.slow
 def test_validation_small_size_runs():
-    out = bench("bench/validation.py", "2000", "-r", "1", "--no-write")
-    assert "2,000 rows" in out
+    out = bench("bench/validation.py", "5000", "-r", "1", "--no-write")  # the suite needs 3,522+
+    assert "5,000 rows" in out
 
 
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
