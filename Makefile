@@ -21,7 +21,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics bento lint test test-fast clean
+.PHONY: help setup pull repro run metrics bento bench lint test test-fast clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,6 +51,13 @@ bento: ## build the serving bento from the registry's champion (after mlops regi
 	$(UV) build --wheel --quiet -o build/bento/wheels
 	mlops bento-import
 	bentoml build
+
+bench: setup ## run every benchmark (tens of minutes; needs wrk) and update bench/RESULTS.md
+	python bench/startup.py
+	python bench/pipeline.py
+	python bench/validation.py
+	python bench/scaling.py
+	python bench/serving.py
 
 lint: setup ## ruff (lint + format check) and mypy
 	ruff check .

@@ -19,9 +19,6 @@ the "Validation overhead" section of bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -29,40 +26,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-RESULTS = ROOT / "bench" / "RESULTS.md"
+from common import ROOT, machine, write_section
 
 
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024**2:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    import great_expectations as gx
-    import pandas as pd
-
-    return (
-        f"{cpu}, {os.cpu_count()} logical CPUs visible{mem}; {platform.system()} "
-        f"{platform.release()}; Python {platform.python_version()}, pandas {pd.__version__}, "
-        f"Great Expectations {gx.__version__}"
-    )
 
 
 def main() -> None:
@@ -134,7 +104,7 @@ def main() -> None:
             f"`.venv/bin/python bench/validation.py {' '.join(sys.argv[1:])}`".replace(" `", "`"),
             f"({time.strftime('%Y-%m-%d')}, medians of {args.repeats} interleaved runs).",
             "",
-            f"Machine: {machine()}.",
+            f"Machine: {machine('pandas', 'great-expectations')}.",
             "",
             *table,
             "",
@@ -149,14 +119,7 @@ def main() -> None:
     )
     print("\n" + section)
     if not args.no_write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-        pattern = re.compile(r"## Validation overhead\n.*?(?=\n## |\Z)", re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: section, text)
-        else:
-            text = text.rstrip() + "\n\n" + section
-        RESULTS.write_text(text)
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+        write_section("Validation overhead", section)
 
 
 if __name__ == "__main__":

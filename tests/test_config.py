@@ -171,6 +171,7 @@ def test_exit_code_two_from_the_console_script(tmp_path, raw_params):
         ("train.threshold.target_recall", 1.5, "train.threshold.target_recall"),
         ("train.validation_size", 0.9, "train.validation_size"),
         ("evaluate.importance_repeats", 0, "evaluate.importance_repeats"),
+        ("evaluate.importance_max_rows", 10, "evaluate.importance_max_rows"),
         ("evaluate.calibration_bins", 1, "evaluate.calibration_bins"),
         ("model.rf.max_features", 1.5, "model.rf.max_features"),
         ("model.rf.class_weight", "heavy", "model.rf.class_weight"),

@@ -206,6 +206,18 @@ def test_permutation_importance_ranks_the_informative_column(demo_split, lr_para
     assert rows == again
 
 
+def test_permutation_importance_on_a_seeded_sample_of_max_rows(demo_split, lr_params):
+    result = fit(demo_split.train, lr_params, device="cpu")
+    x, y = demo_split.test[lr_params.features.used], demo_split.test["target"]
+    full = permutation_importance(result.model, x, y, repeats=2, seed=0)
+    sample = permutation_importance(result.model, x, y, repeats=2, seed=0, max_rows=700)
+    assert sample != full  # fewer rows: other figures
+    assert sample[0]["feature"] == "tenure"
+    assert sample == permutation_importance(result.model, x, y, repeats=2, seed=0, max_rows=700)
+    # a bound above the row count changes nothing
+    assert full == permutation_importance(result.model, x, y, repeats=2, seed=0, max_rows=10**6)
+
+
 def test_choosing_another_family_never_imports_tensorflow():
     import subprocess
     import sys

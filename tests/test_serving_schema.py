@@ -64,3 +64,23 @@ def test_extra_and_missing_fields_rejected(record_cls, valid):
     del valid["contract"]
     with pytest.raises(ValidationError, match="contract"):
         record_cls(**valid)
+
+
+def test_records_frame_gives_the_model_what_the_test_frame_gives(demo_split, params, record_cls):
+    import numpy as np
+
+    from mlops.train import fit
+
+    model = fit(demo_split.train, params, device="cpu").model
+    x = demo_split.test[params.features.used]
+    records = [
+        record_cls(
+            **{k: None if isinstance(v, float) and math.isnan(v) else v for k, v in r.items()}
+        )
+        for r in x.to_dict("records")
+    ]
+    frame = records_frame(records, params.features.used)
+    assert frame["tenure"].dtype == "float64" and frame["contract"].dtype == object
+    np.testing.assert_allclose(
+        model.predict_proba(frame), model.predict_proba(x), rtol=0, atol=1e-12
+    )

@@ -68,6 +68,8 @@ class TrainConfig(_Strict):
 class EvaluateConfig(_Strict):
     segment_column: str | None = None  # a features.categorical column: metrics per value
     importance_repeats: int = Field(default=5, ge=1, le=100)  # permutation importance
+    # permutation importance on at most this many test rows (a seeded sample); null: all rows
+    importance_max_rows: int | None = Field(default=10_000, ge=100)
     calibration_bins: int = Field(default=10, ge=2, le=100)
     seed: int = Field(default=42, ge=0)
 

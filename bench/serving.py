@@ -1,0 +1,431 @@
+"""Serving: the built bento vs `mlflow models serve` of the same registered model, under wrk.
+
+    .venv/bin/python bench/serving.py                 # concurrency 1, 8, 64; 10 s, 2 rounds
+    .venv/bin/python bench/serving.py --quick         # concurrency 1 and 8, 2 s, 1 round
+    .venv/bin/python bench/serving.py --workdir /tmp/serve-bench   # keep the built bento
+
+Set-up (not timed): a fresh copy of this checkout runs `dvc pull data.dvc` and `dvc repro`,
+then `mlops register`, `mlops promote` (local SQLite store) and `make bento` (BENTOML_HOME in
+the work directory). Both servers then run side by side on 127.0.0.1, each with its defaults
+of one worker process: `bentoml serve` of the bento and `mlflow models serve -m
+models:/churn-classifier@champion --env-manager local`. Only one is loaded at a time; the
+measurements alternate between them, round by round.
+
+The load generator is wrk (Debian package `wrk`: `apt-get install -y wrk`), one thread, a
+fixed number of connections (the concurrency), each run bounded in time (``--duration``) and
+in requests (``--max-requests``, the Lua script stops the thread), against 127.0.0.1 only. The
+bodies carry the same customer records from the demo test split: one record per request at
+each concurrency, and ``--batch`` records per request for the rows/s figure, compared with the
+in-process ceiling: the same model file's ``predict_proba`` on frames of the same records in a
+loop in this process, measured in every round beside the
+servers. Targets: bento >= 2x MLflow's requests/s at concurrency 64 with p99 no
+worse, and >= 25% of the in-process ceiling in rows/s with batched requests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from common import (
+    ROOT,
+    VENV_BIN,
+    command_line,
+    load_average,
+    machine,
+    median,
+    stage_env,
+    write_section,
+)
+
+sys.path.insert(0, str(ROOT))
+from tests.conftest import GIT, copy_repo
+from tests.servers import background_server, free_port
+
+MODEL_URI = "models:/churn-classifier@champion"
+LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open("{body}", "rb"))
+wrk.body = f:read("*a")
+f:close()
+local done = 0
+response = function(status, headers, body)
+  done = done + 1
+  if done >= {limit} then wrk.thread:stop() end
+end
+"""
+
+
+@dataclass
+class Load:
+    requests_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx responses + socket errors
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk(url: str, body: Path, connections: int, duration: float, limit: int) -> Load:
+    """One bounded wrk run against ``url`` (127.0.0.1 only) with ``body`` as every request."""
+    assert url.startswith("http://127.0.0.1:"), url
+    script = body.with_suffix(f".{connections}.lua")
+    script.write_text(LUA.replace("{body}", str(body)).replace("{limit}", str(max(1, limit))))
+    cmd = [
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{duration:g}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration + 60, check=True
+    ).stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = 0
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors += int(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    ):
+        errors += sum(int(g) for g in match.groups())
+    return Load(rate, p50, p99, requests, errors)
+
+
+def settle(url: str, body: Path) -> None:
+    """Let a server finish the requests still queued when wrk stopped (they would load the
+    other server's next run): wait, then until one more request is answered quickly."""
+    import urllib.request
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        request = urllib.request.Request(
+            url, data=body.read_bytes(), headers={"content-type": "application/json"}
+        )
+        start = time.perf_counter()
+        with urllib.request.urlopen(request, timeout=60) as response:
+            response.read()
+        if time.perf_counter() - start < 0.5:
+            return
+
+
+def build(work: Path) -> tuple[Path, dict[str, str]]:
+    """The trained, registered, promoted repo copy and the bento (reused when already built)."""
+    repo = work / "repo"
+    env = stage_env(BENTOML_HOME=str(work / "bentoml"), BENTOML_DO_NOT_TRACK="true")
+    env["MLFLOW_TRACKING_URI"] = f"sqlite:///{repo / 'mlflow.db'}"
+    if (work / "built").exists():
+        return repo, env
+
+    def sh(*cmd: str) -> None:
+        print("$", " ".join(cmd), flush=True)
+        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True, timeout=1800)
+
+    if repo.exists():
+        shutil.rmtree(repo)
+    copy_repo(repo)
+    sh("dvc", "pull", "data.dvc")
+    sh("dvc", "repro")
+    sh(*GIT, "commit", "-q", "--allow-empty", "-m", "trained")
+    sh("mlops", "register")
+    sh("mlops", "promote")
+    sh("make", "bento", f"UV={ROOT / '.tools' / 'bin' / 'uv'}")
+    (work / "built").touch()
+    return repo, env
+
+
+def records(repo: Path, n: int) -> list[dict[str, Any]]:
+    import pandas as pd
+
+    from mlops.config import load_params
+
+    features = load_params(repo / "params.yaml").features.used
+    test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet")[features]
+    rows: list[dict[str, Any]] = json.loads(test.to_json(orient="records"))
+    return (rows * (n // len(rows) + 1))[:n]
+
+
+def ceiling(repo: Path, rows: list[dict[str, Any]], seconds: float) -> float:
+    """Rows/s of the model file's predict_proba on frames of ``rows``, in this process."""
+    import joblib
+
+    from mlops.config import load_params
+    from mlops.serving import records_frame
+
+    model = joblib.load(repo / "models" / "model.joblib")
+    frame = records_frame(rows, load_params(repo / "params.yaml").features.used)
+    model.predict_proba(frame)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        model.predict_proba(frame)
+        done += len(rows)
+    return done / (time.perf_counter() - start)
+
+
+def breakdown(repo: Path, rows: list[dict[str, Any]], seconds: float) -> dict[str, float]:
+    """Milliseconds per request of ``rows`` for each step of the service's predict path, run
+    in this process with the same code (mlops.serving): parse and validate the JSON records
+    against the request schema, build the frame, predict, build and serialize the response."""
+    import joblib
+    import pandas as pd
+    from pydantic import BaseModel, TypeAdapter
+
+    from mlops.config import load_params
+    from mlops.serving import build_schema, record_model, records_frame
+
+    class Prediction(BaseModel):  # the shape of mlops.service.Prediction
+        churn_probability: float
+        label: int
+        model_version: str
+
+    params = load_params(repo / "params.yaml")
+    schema = build_schema(pd.read_parquet(repo / "data" / "prepared" / "train.parquet"), params)
+    records = TypeAdapter(list[record_model(schema)])  # type: ignore[misc]
+    response = TypeAdapter(list[Prediction])
+    model = joblib.load(repo / "models" / "model.joblib")
+    body = json.dumps(rows).encode()
+    state: dict[str, Any] = {}
+
+    def parse() -> None:
+        state["records"] = records.validate_json(body)
+
+    def frame() -> None:
+        state["frame"] = records_frame(state["records"], schema["order"])
+
+    def predict() -> None:
+        state["proba"] = model.predict_proba(state["frame"])[:, 1]
+
+    def respond() -> None:
+        response.dump_json(
+            [
+                Prediction(churn_probability=float(p), label=int(p >= 0.5), model_version="1")
+                for p in state["proba"]
+            ]
+        )
+
+    steps = {"validate": parse, "frame": frame, "predict": predict, "response": respond}
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or not times["response"]:
+        for name, step in steps.items():
+            begin = time.perf_counter()
+            step()
+            times[name].append((time.perf_counter() - begin) * 1000)
+    return {name: median(values) for name, values in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 64])
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument("--max-requests", type=int, default=200_000, help="per wrk run")
+    parser.add_argument("-r", "--rounds", type=int, default=2)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=1000,
+        help="records per batched request (the service's default MLOPS_MAX_BATCH_SIZE)",
+    )
+    parser.add_argument(
+        "--batch-concurrency",
+        type=int,
+        default=2,
+        help="connections for the batched requests (more only queue: one worker, 2 cores)",
+    )
+    parser.add_argument("--workdir", type=Path, help="keep the repo copy and bento here")
+    parser.add_argument("--quick", action="store_true", help="short runs; RESULTS.md untouched")
+    parser.add_argument("--note", default="", help="a paragraph added under the tables")
+    args = parser.parse_args()
+    if args.quick:
+        args.concurrency, args.duration, args.rounds = [1, 8], 2.0, 1
+    # SIGTERM (and SIGINT, ignored in background jobs) still stops both servers on the way out
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    if shutil.which("wrk") is None:
+        sys.exit("bench/serving.py: wrk not found; install Debian's package: apt-get install wrk")
+    load_before = load_average()
+    with contextlib.ExitStack() as stack:
+        if args.workdir:
+            work = args.workdir
+            work.mkdir(parents=True, exist_ok=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-serve-")))
+        repo, env = build(work)
+        single, batch = records(repo, 1), records(repo, args.batch)
+        bodies = {
+            ("bento", 1): {"records": single},
+            ("mlflow", 1): {"dataframe_records": single},
+            ("bento", args.batch): {"records": batch},
+            ("mlflow", args.batch): {"dataframe_records": batch},
+        }
+        paths = {}
+        for (server, n), body in bodies.items():
+            paths[(server, n)] = work / f"{server}-{n}.json"
+            paths[(server, n)].write_text(json.dumps(body))
+        big = records(repo, 10_000)
+        ceilings: dict[int, list[float]] = {args.batch: [], len(big): []}
+        steps = breakdown(repo, batch, 5.0)
+        print(f"in-process steps per {args.batch}-record request (ms): {steps}")
+
+        bento_port, mlflow_port = free_port(), free_port()
+        bento = stack.enter_context(
+            background_server(
+                [
+                    str(VENV_BIN / "bentoml"),
+                    "serve",
+                    "churn-service:latest",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(bento_port),
+                ],
+                bento_port,
+                "/readyz",
+                work / "bento.log",
+                env=env,
+                cwd=work,
+            )
+        )
+        mlflow = stack.enter_context(
+            background_server(
+                [
+                    str(VENV_BIN / "mlflow"),
+                    "models",
+                    "serve",
+                    "-m",
+                    MODEL_URI,
+                    "--env-manager",
+                    "local",
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    str(mlflow_port),
+                ],
+                mlflow_port,
+                "/ping",
+                work / "mlflow.log",
+                env=env,
+                cwd=repo,
+            )
+        )
+        urls = {"bento": f"{bento}/predict", "mlflow": f"{mlflow}/invocations"}
+        for server, url in urls.items():  # warm-up, not recorded
+            wrk(url, paths[(server, 1)], 8, 2, args.max_requests)
+            settle(url, paths[(server, 1)])
+        runs: dict[tuple[str, int, int], list[Load]] = {}
+        plan = [(c, 1) for c in args.concurrency] + [(args.batch_concurrency, args.batch)]
+        for _ in range(args.rounds):
+            # the ceiling too is measured in every round, beside the servers (both idle)
+            for rows in (batch, big):
+                ceilings[len(rows)].append(ceiling(repo, rows, 3.0))
+                print(f"in-process: {ceilings[len(rows)][-1]:,.0f} rows/s ({len(rows)}-row frames)")
+            for c, n in plan:
+                for server, url in urls.items():
+                    load = wrk(url, paths[(server, n)], c, args.duration, args.max_requests)
+                    settle(url, paths[(server, 1)])
+                    runs.setdefault((server, c, n), []).append(load)
+                    print(
+                        f"{server:<6} c={c:<3} rows/request={n:<4} {load.requests_s:8.1f} req/s "
+                        f"p50 {load.p50_ms:7.1f} ms p99 {load.p99_ms:7.1f} ms "
+                        f"errors {load.errors}",
+                        flush=True,
+                    )
+
+    def cell(server: str, c: int, n: int) -> Load:
+        loads = runs[(server, c, n)]
+        return Load(
+            median([x.requests_s for x in loads]),
+            median([x.p50_ms for x in loads]),
+            median([x.p99_ms for x in loads]),
+            sum(x.requests for x in loads),
+            sum(x.errors for x in loads),
+        )
+
+    table = [
+        "| concurrency | rows/request | server | requests/s | rows/s | p50 | p99 | errors "
+        "(of requests) |",
+        "| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c, n in plan:
+        for server in urls:
+            x = cell(server, c, n)
+            table.append(
+                f"| {c} | {n} | {server} | {x.requests_s:,.1f} | {x.requests_s * n:,.0f} "
+                f"| {x.p50_ms:.1f} ms | {x.p99_ms:.1f} ms | {x.errors} ({x.requests:,}) |"
+            )
+    ceiling_batch, ceiling_split = median(ceilings[args.batch]), median(ceilings[len(big)])
+    top = max(args.concurrency)
+    b64, m64 = cell("bento", top, 1), cell("mlflow", top, 1)
+    throughput = b64.requests_s / m64.requests_s
+    batched = cell("bento", args.batch_concurrency, args.batch)
+    share = batched.requests_s * args.batch / ceiling_batch
+    share_split = batched.requests_s * args.batch / ceiling_split
+    ok_throughput = throughput >= 2 and b64.p99_ms <= m64.p99_ms
+    section = "\n".join(
+        [
+            "## Serving",
+            "",
+            f"`{command_line()}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; "
+            f"load average {load_before} before the run; medians of {args.rounds} "
+            f"alternating rounds of {args.duration:g} s wrk runs).",
+            "",
+            f"Machine: {machine('bentoml', 'mlflow', 'scikit-learn', 'pydantic')}; "
+            f"{subprocess.run(['wrk', '-v'], capture_output=True, text=True).stdout.split()[1]}"
+            " wrk (one thread; it shares the 2 cores with the server).",
+            "",
+            *table,
+            "",
+            f"In-process ceiling (the same model.joblib, `predict_proba` in a loop): "
+            f"{ceiling_batch:,.0f} rows/s on {args.batch}-row frames, {ceiling_split:,.0f} "
+            "rows/s on 10,000-row frames.",
+            "",
+            f"Where a {args.batch}-record request's time goes, the service's steps run in this "
+            "process with the same code (median ms): "
+            + ", ".join(f"{name} {ms:.0f}" for name, ms in steps.items())
+            + f" = {sum(steps.values()):.0f} ms, i.e. at most "
+            f"{args.batch / sum(steps.values()) * 1000:,.0f} rows/s for one worker before any "
+            "HTTP, JSON decoding or batching cost.",
+            "",
+            f"- Bento vs MLflow at concurrency {top}: **{throughput:.2f}x** the requests/s, "
+            f"p99 {b64.p99_ms:.1f} ms vs {m64.p99_ms:.1f} ms (target >= 2x with p99 no worse: "
+            f"**{'met' if ok_throughput else 'MISSED'}**).",
+            f"- Bento with {args.batch}-record requests at concurrency {args.batch_concurrency}:"
+            f" {batched.requests_s * args.batch:,.0f} rows/s = **{share_split:.0%}** of the "
+            f"in-process ceiling on 10,000-row frames ({share:.0%} of the ceiling on frames of "
+            f"the request's size) (target >= 25%: "
+            f"**{'met' if share_split >= 0.25 else 'MISSED'}**).",
+            *([f"\n{args.note}"] if args.note else []),
+            "",
+        ]
+    )
+    print("\n" + section)
+    if not args.quick:
+        write_section("Serving", section)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""The benchmark scripts under bench/: their smallest configurations run, the load generator is
+bounded and counts errors, and RESULTS.md sections are replaced in place. No timed assertions."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from .conftest import REPO_ROOT, run_env
+
+BENCH = REPO_ROOT / "bench"
+sys.path.insert(0, str(BENCH))
+
+
+def bench(*args: str, timeout: float = 900) -> str:
+    before = (BENCH / "RESULTS.md").read_text()
+    proc = subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO_ROOT,
+        env=run_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{args} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    assert (BENCH / "RESULTS.md").read_text() == before, "a quick run must not touch RESULTS.md"
+    return proc.stdout
+
+
+@pytest.mark.slow
+def test_startup_quick_runs_every_stage():
+    out = bench("bench/startup.py", "--quick")
+    assert "Target `mlops --help` <= 0.5 s" in out
+    for stage in ("validate", "prepare", "train", "evaluate"):
+        assert f"| `mlops {stage}" in out
+
+
+@pytest.mark.slow
+def test_scaling_quick_measures_every_stage():
+    out = bench("bench/scaling.py", "--quick")
+    for stage in ("validate", "prepare", "train logreg", "evaluate xgboost"):
+        assert f"| {stage} | " in out
+    assert "Target peak <= 4 GB" in out
+
+
+@pytest.mark.slow
+def test_pipeline_quick_compares_noop_repro_with_status():
+    out = bench("bench/pipeline.py", "--quick")
+    assert "No-op `dvc repro` / `dvc status`" in out
+
+
+@pytest.mark.slow
+def test_validation_small_size_runs():
+    out = bench("bench/validation.py", "5000", "-r", "1", "--no-write")  # the suite needs 3,522+
+    assert "5,000 rows" in out
+
+
+def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
+    import common
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text("# Benchmark results\n\n## A\n\nold a\n\n## B\n\nold b\n")
+    monkeypatch.setattr(common, "RESULTS", results)
+    monkeypatch.setattr(common, "ROOT", tmp_path)
+    common.write_section("A", "## A\n\nnew a\n")
+    common.write_section("C", "## C\n\nnew c\n")
+    assert (
+        results.read_text()
+        == "# Benchmark results\n\n## A\n\nnew a\n\n## B\n\nold b\n\n## C\n\nnew c\n"
+    )
+
+
+def test_measure_reports_the_child_peak_memory(tmp_path):
+    import common
+
+    small = common.measure([sys.executable, "-c", "pass"], tmp_path)
+    big = common.measure(
+        [sys.executable, "-c", "b = bytearray(300 * 2**20); b[::4096] = b'x' * len(b[::4096])"],
+        tmp_path,
+    )
+    assert big.peak_rss_mb - small.peak_rss_mb > 250
+    with pytest.raises(RuntimeError, match="exited 3"):
+        common.measure([sys.executable, "-c", "raise SystemExit(3)"], tmp_path)
+
+
+@contextlib.contextmanager
+def http_server(status: int) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["content-length"]))
+            body = b'{"ok": true}'
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/predict"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) not installed")
+@pytest.mark.parametrize("status", [200, 500])
+def test_wrk_run_stops_at_its_request_bound_and_counts_errors(tmp_path, status):
+    import serving
+
+    body = tmp_path / "body.json"
+    body.write_text('{"records": []}')
+    with http_server(status) as url:
+        load = serving.wrk(url, body, connections=2, duration=3, limit=50)
+    assert 50 <= load.requests <= 52  # the Lua script stopped sending at the bound
+    assert load.errors == (0 if status == 200 else load.requests)
+    assert load.p99_ms >= load.p50_ms > 0
+    with pytest.raises(AssertionError):
+        serving.wrk("http://0.0.0.0:1/predict", body, connections=1, duration=1, limit=1)
+
+
+def test_stage_workdir_points_params_at_the_file_and_lifts_the_row_range(tmp_path):
+    import common
+
+    from mlops.config import load_params
+    from mlops.suite import load_suite
+
+    work = common.stage_workdir(tmp_path, tmp_path / "x.csv", **{"model.type": "xgboost"})
+    params = load_params(work / "params.yaml")
+    assert params.data.path == tmp_path / "x.csv"
+    assert params.model_type == "xgboost"
+    suite = load_suite(work / params.validation.suite)
+    assert suite.rows.min == 1 and suite.rows.max is None
