@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from .github_api import github_api  # noqa: F401 - the fixture: a local GitHub REST API double
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
