@@ -61,6 +61,24 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     evaluate.run(_params(args))
 
 
+def cmd_report(args: argparse.Namespace) -> None:
+    from mlops import report
+
+    report.run(
+        _params(args),
+        params_path=args.params,
+        baseline=args.baseline,
+        base_rev=args.base_rev,
+        output=args.output,
+    )
+
+
+def cmd_gate(args: argparse.Namespace) -> None:
+    from mlops import gate
+
+    gate.check(_params(args), report_json=args.report)
+
+
 def _registry_result(args: argparse.Namespace, result: Any) -> None:
     from mlops import ci
     from mlops.tracking import tracking_uri
@@ -213,6 +231,37 @@ def build_parser() -> argparse.ArgumentParser:
     p_train = add("train", cmd_train, "fit preprocessing + model and save models/model.joblib")
     p_train.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
     add("evaluate", cmd_evaluate, "score the model on the test split; write metrics and plots")
+    p_report = add(
+        "report",
+        cmd_report,
+        "the PR report: this checkout's model vs the baseline (main through DVC, or the "
+        "registry's champion), both on this test split; writes report.md and reports/report/",
+    )
+    p_report.add_argument(
+        "--baseline",
+        choices=["auto", "main", "champion"],
+        default="auto",
+        help="auto (default): the champion when an MLflow server is configured and has one, "
+        "else the model at --base-rev",
+    )
+    p_report.add_argument(
+        "--base-rev", help="git revision of the baseline (default: main, else origin/main)"
+    )
+    p_report.add_argument(
+        "--output", type=Path, default=Path("report.md"), help="markdown file (default: report.md)"
+    )
+    p_gate = add(
+        "gate",
+        cmd_gate,
+        "apply params.yaml's gate to the PR report (reports/report/report.json; without one, "
+        "the minimums to metrics/evaluate.json); exit 1 listing each failed rule",
+    )
+    p_gate.add_argument(
+        "--report",
+        type=Path,
+        default=Path("reports/report/report.json"),
+        help="the report's JSON (default: reports/report/report.json)",
+    )
     registry_commands = [
         add(
             "register",

@@ -100,6 +100,14 @@ class DriftConfig(_Strict):
     fail_on_drift: bool = False
 
 
+class ReportConfig(_Strict):
+    # false: the PR report links no images (tables and Mermaid charts remain), for teams that
+    # may not upload images to a third-party host (CML publishes them to asset.cml.dev).
+    publish_images: bool = True
+    drift_features: int = Field(default=8, ge=1, le=100)  # rows of the drift table (top PSI)
+    mermaid_points: int = Field(default=21, ge=3, le=101)  # points per curve in Mermaid charts
+
+
 def _model_config_class() -> type[BaseModel]:
     """``model:`` has a ``type`` plus one hyper-parameter section per registered family."""
     family_names = tuple(MODEL_FAMILIES)
@@ -124,6 +132,7 @@ class Params(_Strict):
     mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
 
     @property
     def model_type(self) -> str:

@@ -56,9 +56,7 @@ def render_images(evaluation: Evaluation, importance: list[dict[str, Any]], out_
     _save(fig, out_dir / "precision_recall.png")
 
     fig, ax = _figure(f"Confusion matrix (threshold {evaluation.threshold:.3f})")
-    counts = [[0, 0], [0, 0]]
-    for row in evaluation.confusion:
-        counts[row["actual"]][row["predicted"]] += 1
+    counts = confusion_counts(evaluation)
     ax.imshow(counts, cmap="Blues")
     for a in (0, 1):
         for p in (0, 1):
@@ -89,3 +87,77 @@ def render_images(evaluation: Evaluation, importance: list[dict[str, Any]], out_
     fig.set_size_inches(6, 5)
     _save(fig, out_dir / "importance.png")
     return out_dir
+
+
+def render_comparison(
+    candidate: Evaluation,
+    baseline: Evaluation,
+    importance: list[dict[str, Any]],
+    out_dir: Path,
+    *,
+    baseline_label: str,
+) -> dict[str, Path]:
+    """The PR report's images: both models on one ROC / PR chart, both confusion matrices,
+    the candidate's permutation importance. Returns name -> path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    models = ((baseline_label, baseline, "tab:grey"), ("this PR", candidate, "tab:blue"))
+    paths = {name: out_dir / f"{name}.png" for name in ("roc", "precision_recall", "confusion")}
+
+    fig, ax = _figure("ROC curve (this PR's test split)")
+    for label, ev, color in models:
+        xs, ys = [p["fpr"] for p in ev.roc], [p["tpr"] for p in ev.roc]
+        ax.plot(xs, ys, color=color, label=f"{label} (AUC {ev.metrics['roc_auc']:.3f})")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="lightgrey", linewidth=1)
+    ax.set_xlabel("False positive rate")
+    ax.set_ylabel("True positive rate")
+    ax.legend(loc="lower right")
+    _save(fig, paths["roc"])
+
+    fig, ax = _figure("Precision-recall (this PR's test split)")
+    for label, ev, color in models:
+        xs = [p["recall"] for p in ev.precision_recall]
+        ys = [p["precision"] for p in ev.precision_recall]
+        ax.plot(xs, ys, color=color, label=f"{label} (AP {ev.metrics['pr_auc']:.3f})")
+    ax.set_xlabel("Recall")
+    ax.set_ylabel("Precision")
+    ax.set_ylim(0, 1.02)
+    ax.legend(loc="upper right")
+    _save(fig, paths["precision_recall"])
+
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3.6), dpi=100)
+    for axis, (label, ev, _) in zip(axes, models, strict=True):
+        counts = confusion_counts(ev)
+        axis.imshow(counts, cmap="Blues")
+        for a in (0, 1):
+            for p in (0, 1):
+                axis.text(p, a, str(counts[a][p]), ha="center", va="center", fontsize=13)
+        axis.set_xticks([0, 1], ["0", "1"])
+        axis.set_yticks([0, 1], ["0", "1"])
+        axis.set_xlabel("Predicted")
+        axis.set_ylabel("Actual")
+        axis.set_title(f"{label} (threshold {ev.threshold:.3f})", fontsize=10)
+    _save(fig, paths["confusion"])
+
+    if importance:
+        fig, ax = _figure("Permutation importance, this PR (drop in ROC-AUC)")
+        rows = list(reversed(importance))
+        ax.barh([r["feature"] for r in rows], [r["importance"] for r in rows])
+        ax.tick_params(axis="y", labelsize=7)
+        ax.set_xlabel("Mean ROC-AUC decrease")
+        fig.set_size_inches(6, 5)
+        paths["importance"] = out_dir / "importance.png"
+        _save(fig, paths["importance"])
+    return paths
+
+
+def confusion_counts(evaluation: Evaluation) -> list[list[int]]:
+    """``counts[actual][predicted]`` from an evaluation's confusion rows."""
+    counts = [[0, 0], [0, 0]]
+    for row in evaluation.confusion:
+        counts[row["actual"]][row["predicted"]] += 1
+    return counts

@@ -25,7 +25,6 @@ import yaml
 
 from mlops import provenance
 from mlops.errors import ArtifactError, MlopsError
-from mlops.metrics import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
     from mlops.config import Params
@@ -254,30 +253,17 @@ def _metric(version: Any, name: str) -> float | None:
 
 
 def _gate_failures(params: Params, challenger: Any, champion: Any | None) -> list[str]:
-    failures = []
-    for metric, minimum in params.gate.minimums.items():
-        value = _metric(challenger, metric)
-        if value is None:
-            failures.append(f"{metric}: not recorded on version {challenger.version}")
-            continue
-        ok = value >= minimum if HIGHER_IS_BETTER[metric] else value <= minimum
-        if not ok:
-            relation = ">=" if HIGHER_IS_BETTER[metric] else "<="
-            failures.append(f"{metric} = {value:.4f}, gate requires {relation} {minimum}")
-    if champion is None:
-        return failures
-    for metric in sorted(set(params.gate.minimums) | set(params.gate.max_regression)):
-        new, old = _metric(challenger, metric), _metric(champion, metric)
-        if new is None or old is None:
-            continue
-        allowed = params.gate.max_regression.get(metric, 0.0)
-        worse_by = (old - new) if HIGHER_IS_BETTER[metric] else (new - old)
-        if worse_by > allowed + 1e-12:
-            failures.append(
-                f"{metric} = {new:.4f} is worse than champion v{champion.version} "
-                f"({old:.4f}) by {worse_by:.4f} (allowed {allowed})"
-            )
-    return failures
+    from mlops import gate
+
+    metrics = set(params.gate.minimums) | set(params.gate.max_regression)
+    results = gate.evaluate(
+        params.gate,
+        {m: _metric(challenger, m) for m in metrics},
+        None if champion is None else {m: _metric(champion, m) for m in metrics},
+        candidate_label=f"version {challenger.version}",
+        baseline_label="champion" if champion is None else f"champion v{champion.version}",
+    )
+    return gate.failures(results)
 
 
 def _by_alias(mlclient: Any, name: str, alias: str) -> Any | None:
