@@ -80,7 +80,8 @@ class ActRun:
         return any(f"Failure - Main {step}" in line for line in self.step_lines(job))
 
     def ran(self, job: str, step: str) -> bool:
-        return any(f"Run Main {step}" in line for line in self.step_lines(job))
+        """Whether the step started (its name exactly; act does not log skipped steps)."""
+        return any(line.endswith(f"Run Main {step}") for line in self.step_lines(job))
 
     def job_result(self, job: str) -> str | None:
         for line in self.step_lines(job):
@@ -168,13 +169,11 @@ def act(
     event_path.write_text(json.dumps(payload))
     artifacts = workdir / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    bentoml_home = workdir / "bentoml"
     bundle = ca_bundle(workdir, api)
     env_pairs = {
         "ACT_ARTIFACTS": str(artifacts),
         "ACT_STANDINS": str(STANDINS),
         "UV_COMPILE_BYTECODE": "0",  # speed: the jobs' virtualenvs are thrown away
-        "BENTOML_HOME": str(bentoml_home),
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
     }

@@ -293,7 +293,7 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, tmp_p
     )
     job = "Retrain/retrain, register, promote, bento"
     assert retrain.succeeded(job, "Reproduce every stage (force)"), retrain.log[-6000:]
-    assert not retrain.ran(job, "Reproduce\n")
+    assert not retrain.ran(job, "Reproduce")
     assert retrain.succeeded(job, "Promote")
     champion2 = client.get_model_version_by_alias("churn-classifier", "champion")
     assert champion2.tags["git_commit"] == sha2
