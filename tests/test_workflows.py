@@ -270,7 +270,7 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, tmp_p
     assert "contract" in record and "churn" not in record
     assert "Model registry" in deploy.summary("Deploy/reproduce, register, promote, bento")
     # No Docker engine here: the image job imports the bento, then containerizing fails.
-    image_job = "Deploy/publish/containerize, smoke-test, push"
+    image_job = "publish/Publish the image/containerize, smoke-test, push"
     assert deploy.succeeded(image_job, "Import the bento"), deploy.log[-6000:]
     assert deploy.failed(image_job, "Containerize")
     assert not deploy.ran(image_job, "Push")

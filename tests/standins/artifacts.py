@@ -15,23 +15,23 @@ from pathlib import Path
 
 
 def upload(name: str, if_none: str) -> int:
+    """Like upload-artifact: the artifact's root is the least common ancestor of the paths."""
     store = Path(os.environ["ACT_ARTIFACTS"]) / name
-    found = 0
-    for line in os.environ.get("PATHS", "").splitlines():
-        rel = line.strip()
-        if not rel:
-            continue
-        src = Path(rel)
-        if not src.exists():
-            continue
-        dest = store / rel.rstrip("/")
+    lines = [line.strip() for line in os.environ.get("PATHS", "").splitlines()]
+    paths = [Path(line).resolve() for line in lines if line]
+    found = [p for p in paths if p.exists()]
+    if len(found) == 1 and found[0].is_dir():
+        root = found[0]
+    elif found:
+        root = Path(os.path.commonpath([p if p.is_dir() else p.parent for p in found]))
+    for src in found:
+        dest = store / src.relative_to(root)
         if src.is_dir():
             shutil.copytree(src, dest, dirs_exist_ok=True)
         else:
             dest.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest)
-        found += 1
-    print(f"upload-artifact stand-in: {found} path(s) copied to {store}")
+    print(f"upload-artifact stand-in: {len(found)} path(s) copied to {store}")
     if not found and if_none == "error":
         print(f"error: no files found for artifact {name}", file=sys.stderr)
         return 1
