@@ -85,6 +85,7 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
         assert first.succeeded(TRAIN, step), step
     assert first.job_result("PR/pr-check") == "success"
     (comment,) = pr_comments(github_api)
+    first_body = comment.body  # the double updates its Comment objects in place
     assert WATERMARK in comment.body
     assert "roc_auc" in comment.body.lower() or "ROC" in comment.body
     assert (first.artifacts / "pr-report" / "report.md").is_file()
@@ -114,7 +115,7 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
     assert updated.id == comment.id
     assert github_api.calls("PATCH", rf"/issues/comments/{comment.id}$")
     assert len(github_api.calls("POST", r"/issues/7/comments$")) == 1
-    assert updated.body != comment.body and "rf" in updated.body
+    assert updated.body != first_body and "`rf`" in updated.body and WATERMARK in updated.body
 
 
 def test_fork_pr_runs_on_github_hosted_and_reports_to_the_job_summary(origin, github_api, tmp_path):
