@@ -193,6 +193,12 @@ def act(
         f"GITHUB_TOKEN={api.token}",
         *[arg for p in platforms for arg in ("-P", f"{p}=-self-hosted")],
         *[arg for k, v in (variables or {}).items() for arg in ("--var", f"{k}={v}")],
+        # workflow_dispatch inputs: act takes them from --input (the payload has them too).
+        *[
+            arg
+            for k, v in (payload.get("inputs") or {}).items()
+            for arg in ("--input", f"{k}={str(v).lower() if isinstance(v, bool) else v}")
+        ],
         *[arg for k, v in env_pairs.items() for arg in ("--env", f"{k}={v}")],
         *local_repository_args(),
     ]
