@@ -92,11 +92,17 @@ class ActRun:
         return None
 
     def summary(self, job: str) -> str:
-        """What the job's steps wrote to $GITHUB_STEP_SUMMARY (act prints it as 'Summary - ')."""
+        """What the job wrote to $GITHUB_STEP_SUMMARY: act prints it after 'Summary - ', the
+        first line prefixed with the job, the following lines as they are."""
         out: list[str] = []
-        for line in self.step_lines(job):
-            if "Summary - " in line:
-                out.append(line.split("Summary - ", 1)[1])
+        inside = False
+        for line in self.log.splitlines():
+            if line.startswith("["):
+                inside = line.startswith(f"[{job}") and "Summary - " in line
+                if inside:
+                    out.append(line.split("Summary - ", 1)[1])
+            elif inside:
+                out.append(line)
         return "\n".join(out)
 
 
