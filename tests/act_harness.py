@@ -188,8 +188,8 @@ def act(
         event,
         "-W",
         f".github/workflows/{workflow}",
-        "-e",
-        str(event_path),
+        # act fills the `inputs` context from --input only when no event file is given.
+        *([] if event == "workflow_dispatch" else ["-e", str(event_path)]),
         "--action-offline-mode",
         "--action-cache-path",
         str(workdir / "act-cache"),
@@ -199,7 +199,7 @@ def act(
         f"GITHUB_TOKEN={api.token}",
         *[arg for p in platforms for arg in ("-P", f"{p}=-self-hosted")],
         *[arg for k, v in (variables or {}).items() for arg in ("--var", f"{k}={v}")],
-        # workflow_dispatch inputs: act takes them from --input (the payload has them too).
+        # workflow_dispatch inputs (act's `inputs` context).
         *[
             arg
             for k, v in (payload.get("inputs") or {}).items()
