@@ -135,7 +135,11 @@ def render_comparison(
         axis.imshow(counts, cmap="Blues")
         for a in (0, 1):
             for p in (0, 1):
-                axis.text(p, a, str(counts[a][p]), ha="center", va="center", fontsize=13)
+                dark = counts[a][p] > max(max(row) for row in counts) / 2
+                axis.text(
+                    p, a, str(counts[a][p]), ha="center", va="center", fontsize=13,
+                    color="white" if dark else "black",
+                )  # fmt: skip
         axis.set_xticks([0, 1], ["0", "1"])
         axis.set_yticks([0, 1], ["0", "1"])
         axis.set_xlabel("Predicted")
