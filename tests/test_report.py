@@ -291,6 +291,36 @@ def test_gate_command_reads_the_report_or_the_metrics(tmp_path) -> None:
     assert "gate: passed (4 rule(s))" in mlops(tmp_path, "gate").stdout
 
 
+def test_failed_validation_still_gets_a_report_and_fails_the_gate(tmp_path, demo_csv) -> None:
+    """A PR whose data fails validation has no model: the report says which data is wrong."""
+    shutil.copy(REPO_ROOT / "params.yaml", tmp_path / "params.yaml")
+    shutil.copytree(REPO_ROOT / "expectations", tmp_path / "expectations")
+    raw = pd.read_csv(demo_csv)
+    raw.loc[raw.index[:3], "tenure"] = -5
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    raw.to_csv(tmp_path / "data" / "raw" / "churn.csv", index=False)
+    # A stale report from an earlier push must not survive.
+    stale = tmp_path / "reports" / "report" / "roc.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+
+    assert mlops(tmp_path, "validate", check=False).returncode == 1
+    reported = mlops(tmp_path, "report", check=False)
+    assert reported.returncode == 0, reported.stderr
+    body = (tmp_path / "report.md").read_text()
+    assert body.startswith("## ❌ Quality gate failed: the data did not pass validation")
+    assert "column 'tenure': expected values between" in body
+    assert "-5" in body
+    assert not stale.exists()
+    summary = report_json(tmp_path)
+    assert summary["validation_failed"] is True and summary["verdict"] == "failed"
+
+    gate = mlops(tmp_path, "gate", check=False)
+    assert gate.returncode == 1
+    assert "data validation failed: column 'tenure'" in gate.stderr
+    assert not (tmp_path / "models").exists()
+
+
 # --- end to end on the demo data -------------------------------------------------------------
 
 

@@ -110,6 +110,15 @@ def check(
     if report_json.exists():
         try:
             report = json.loads(report_json.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ArtifactError(f"{report_json}: not valid JSON ({exc})") from None
+        if isinstance(report, dict) and report.get("validation_failed"):
+            reasons = [str(r) for r in report.get("failures") or []] or ["data validation failed"]
+            print(f"gate: {report_json} (the data failed validation; no model was trained)")
+            for reason in reasons:
+                print(f"  FAIL {reason}")
+            raise GateFailedError(f"{len(reasons)} gate rule(s) failed: " + "; ".join(reasons))
+        try:
             metrics = report["metrics"]
             candidate, baseline = _metrics(metrics["candidate"]), _metrics(metrics["baseline"])
             label = str(report["baseline"]["label"])

@@ -736,6 +736,15 @@ def run(
     from mlops.evaluate import permutation_importance
     from mlops.plots import render_comparison
 
+    validation = None
+    if VALIDATION_JSON.exists():
+        validation = json.loads(VALIDATION_JSON.read_text(encoding="utf-8"))
+    if validation is not None and not validation.get("success", False):
+        # No model was trained: the reviewer still gets a report saying which data is wrong.
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        return _publish(validation_failed(params, validation), output, out_dir)
+
     model = train_mod.load()  # fail early (exit 1) before touching git / DVC
     test = data_mod.read_prepared("test")
     raw = data_mod.read_raw(params.data.path)
@@ -755,9 +764,6 @@ def run(
             )
         except MlopsError as exc:
             print(f"report: drift not computed: {exc}")
-    validation = None
-    if VALIDATION_JSON.exists():
-        validation = json.loads(VALIDATION_JSON.read_text(encoding="utf-8"))
     if IMPORTANCE_JSON.exists():  # the evaluate stage's, for this very model and test split
         importance = json.loads(IMPORTANCE_JSON.read_text(encoding="utf-8"))
     else:
@@ -792,6 +798,52 @@ def run(
             image_base=output.resolve().parent,
         )
     )
+    return _publish(report, output, out_dir)
+
+
+def validation_failed(params: Params, validation: dict[str, Any]) -> Report:
+    """The report of a PR whose data failed validation: the failures, no model comparison."""
+    from mlops.validate import failure_sentences
+
+    failures = failure_sentences(validation) or ["see reports/validation.json"]
+    data_version = provenance.data_version()
+    commit = provenance.git_commit()
+    rows = validation.get("rows")
+    md = [
+        "## ❌ Quality gate failed: the data did not pass validation",
+        f"**Model:** `{params.model_type}` (not trained) · "
+        f"**Data:** `{data_version.get('md5') or '?'}`"
+        + (f" ({rows:,} rows)" if isinstance(rows, int) else "")
+        + f" · **Commit:** `{(commit or '?')[:12]}`",
+        "",
+        f"Validation of `{validation.get('data', params.data.path)}` against the suite "
+        f"`{validation.get('suite', params.validation.suite)}` failed "
+        f"({validation.get('failed', len(failures))} of {validation.get('evaluated', '?')} "
+        "expectations), so nothing was trained and there is no model to compare with main. "
+        "Fix the data, or the suite if the change is intended, and push again.",
+        "",
+        "### Failed expectations",
+        "",
+        *[f"- {sentence}" for sentence in failures],
+        "",
+    ]
+    links = actions_links()
+    if links:
+        md += [f"[Workflow run]({links['run']}) · [Data Docs]({links['artifacts']})", ""]
+    summary = {
+        "verdict": "failed",
+        "failures": [f"data validation failed: {sentence}" for sentence in failures],
+        "validation": {k: validation.get(k) for k in ("success", "evaluated", "failed", "suite")},
+        "validation_failed": True,
+        "commit": commit,
+        "data_version": data_version,
+        "model_type": params.model_type,
+    }
+    return Report(markdown="\n".join(md), summary=summary)
+
+
+def _publish(report: Report, output: Path, out_dir: Path) -> Report:
+    """Write report.json and the markdown (and the job summary in GitHub Actions)."""
     _write_atomic(out_dir / "report.json", json.dumps(report.summary, indent=2, default=str) + "\n")
     _write_atomic(output, report.markdown)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")

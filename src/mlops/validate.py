@@ -437,6 +437,27 @@ def _exception(result: dict[str, Any]) -> str:
 # --- CLI wrapper -----------------------------------------------------------------------------
 
 
+def failure_sentences(payload: dict[str, Any]) -> list[str]:
+    """The failures of a reports/validation.json in plain words (as ``mlops validate`` prints)."""
+    if payload.get("error"):
+        return [str(payload["error"])]
+    outcomes = [
+        Outcome(
+            column=e.get("column"),
+            kind=str(e.get("kind")),
+            expectation=str(e.get("expectation")),
+            expected=str(e.get("expected")),
+            success=bool(e.get("success")),
+            observed=e.get("observed"),
+            unexpected_count=e.get("unexpected_count"),
+            samples=list(e.get("sample_values") or []),
+            note=e.get("note"),
+        )
+        for e in payload.get("expectations", [])
+    ]
+    return [o.sentence() for o in outcomes if not o.success and not o.skipped]
+
+
 def write_report(payload: dict[str, Any], path: Path = REPORT) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
