@@ -113,23 +113,27 @@ def check(
         except ValueError as exc:
             raise ArtifactError(f"{report_json}: not valid JSON ({exc})") from None
         if isinstance(report, dict) and report.get("validation_failed"):
+            # No model was trained: each failed expectation is a failed rule of its own.
             reasons = [str(r) for r in report.get("failures") or []] or ["data validation failed"]
-            print(f"gate: {report_json} (the data failed validation; no model was trained)")
-            for reason in reasons:
-                print(f"  FAIL {reason}")
-            raise GateFailedError(f"{len(reasons)} gate rule(s) failed: " + "; ".join(reasons))
-        try:
-            metrics = report["metrics"]
-            candidate, baseline = _metrics(metrics["candidate"]), _metrics(metrics["baseline"])
-            label = str(report["baseline"]["label"])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ArtifactError(
-                f"{report_json}: not a report written by `mlops report` (missing {exc})"
-            ) from None
-        source = f"{report_json} (this PR vs {label})"
-        results = evaluate(
-            params.gate, candidate, baseline, candidate_label="this PR", baseline_label=label
-        )
+            source = f"{report_json} (the data failed validation; no model was trained)"
+            results = [
+                RuleResult("data", "validation", "meets the expectation suite", False, reason)
+                for reason in reasons
+            ]
+        else:
+            try:
+                metrics = report["metrics"]
+                candidate = _metrics(metrics["candidate"])
+                baseline = _metrics(metrics["baseline"])
+                label = str(report["baseline"]["label"])
+            except (KeyError, TypeError) as exc:
+                raise ArtifactError(
+                    f"{report_json}: not a report written by `mlops report` (missing {exc})"
+                ) from None
+            source = f"{report_json} (this PR vs {label})"
+            results = evaluate(
+                params.gate, candidate, baseline, candidate_label="this PR", baseline_label=label
+            )
     elif metrics_file.exists():
         candidate = _metrics(json.loads(metrics_file.read_text(encoding="utf-8")))
         source = f"{metrics_file} (minimums only: no report, so no baseline)"
