@@ -212,11 +212,22 @@ def act(
     env.update(api.client_env())
     env.update({name: str(bundle) for name in CA_VARIABLES})
     env["UV_COMPILE_BYTECODE"] = "0"
-    proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
-    log = proc.stdout + proc.stderr
+    try:
+        proc = subprocess.run(
+            cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        returncode, log = proc.returncode, proc.stdout + proc.stderr
+    except subprocess.TimeoutExpired as exc:  # keep what it printed: where did it hang?
+        partial = [
+            p.decode(errors="replace") if isinstance(p, bytes) else p or ""
+            for p in (exc.stdout, exc.stderr)
+        ]
+        returncode, log = 124, "".join(partial) + f"\n[act harness] timed out after {timeout} s\n"
     (workdir / "act.log").write_text(log)
     shutil.rmtree(workdir / "act-cache", ignore_errors=True)
-    return ActRun(proc.returncode, log, artifacts)
+    if returncode == 124:
+        raise AssertionError(f"act timed out after {timeout} s; the log so far:\n{log[-6000:]}")
+    return ActRun(returncode, log, artifacts)
 
 
 def workflow(name: str) -> dict[str, Any]:

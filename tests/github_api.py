@@ -76,6 +76,7 @@ class Comment:
     updated_at: str
     issue_number: int | None = None  # issue / PR comment
     commit_sha: str | None = None  # commit comment
+    author: str | None = None  # None: the token's user (GitHubAPI.login)
 
 
 def _now() -> str:
@@ -119,6 +120,17 @@ class GitHubAPI:
         pull = Pull(owner, repo, number, head_sha, head_ref, base_ref)
         self.pulls.append(pull)
         return pull
+
+    def add_issue_comment(
+        self, repository: str, number: int, body: str, author: str | None = None
+    ) -> Comment:
+        """A comment already on the issue or PR (posted by ``author``, default the bot)."""
+        owner, repo = repository.split("/", 1)
+        now = _now()
+        with self._lock:
+            comment = Comment(self._new_id(), owner, repo, body, now, now, number, author=author)
+            self.comments[comment.id] = comment
+        return comment
 
     def issue_comments(self, repository: str, number: int) -> list[Comment]:
         owner, repo = repository.split("/", 1)
@@ -173,7 +185,7 @@ class GitHubAPI:
             f"#issuecomment-{c.id}",
             "issue_url": f"{base}/issues/{c.issue_number}",
             "body": c.body,
-            "user": {"login": self.login, "type": "Bot"},
+            "user": {"login": c.author or self.login, "type": "User" if c.author else "Bot"},
             "created_at": c.created_at,
             "updated_at": c.updated_at,
             "author_association": "NONE",

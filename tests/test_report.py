@@ -15,6 +15,8 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
+from mlops import reproduction
+
 from .conftest import GIT, REPO_ROOT, run, run_env
 from .github_api import GitHubAPI
 
@@ -382,6 +384,12 @@ def test_params_change_report_gate_and_comment(trained, tmp_path, github_api) ->
     assert comment.body.startswith("## ❌ Quality gate failed: this PR vs main\n")
     assert len(github_api.calls("POST", r"^/assets$")) == 4  # roc, pr, confusion, importance
     assert "reports/report/" not in comment.body  # every local image link was published
+    # The hidden record the deploy workflow checks a retrained model against.
+    (record,) = reproduction.parse_records(comment.body)
+    assert record == summary["record"] == reproduction.record(repo)
+    assert record["metrics"] == pytest.approx(
+        json.loads((repo / "metrics/evaluate.json").read_text())
+    )
 
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "second push"], repo)
     github_api.pulls[0].head_sha = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mlops import reproduction
+
 from .act_harness import (
     OWNER_REPO,
     act,
@@ -88,6 +90,8 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
     first_body = comment.body  # the double updates its Comment objects in place
     assert WATERMARK in comment.body
     assert "roc_auc" in comment.body.lower() or "ROC" in comment.body
+    (record,) = reproduction.parse_records(comment.body)  # what a merge is checked against
+    assert record["metrics"]["roc_auc"] > 0.5 and "params.yaml:model.logreg" in record["inputs"]
     assert (first.artifacts / "pr-report" / "report.md").is_file()
     assert (first.artifacts / "pr-report" / "reports" / "data_docs").is_dir()
 
@@ -236,11 +240,16 @@ def registry_client(url: str):
     return MlflowClient(tracking_uri=url, registry_uri=url)
 
 
-def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, tmp_path):
+def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, trained, tmp_path):
     variables = {"MLFLOW_TRACKING_URI": mlflow_url}
     owner, name = OWNER_REPO.split("/")
     repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
     sha1 = run(["git", "rev-parse", "HEAD"], origin).stdout.strip()
+    # The merged PR and its report comment, whose record is that of this very pipeline (the
+    # `trained` copy ran it): the deploy job retrains (no run-cache) and must match it.
+    github_api.add_pull(OWNER_REPO, 9, head_sha=sha1)
+    body = "## report\n\n" + reproduction.record_comment(reproduction.record(trained))
+    github_api.add_issue_comment(OWNER_REPO, 9, body)
 
     # 1. push to main: reproduce, register, promote, bento; the image job as far as it goes.
     deploy = act(
@@ -254,6 +263,7 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, tmp_p
     )
     for step in (
         "Reproduce",
+        "Check the metrics match the PR's report (before anything is registered)",
         "Register",
         "Promote",
         "Build the bento from the champion",
@@ -263,6 +273,8 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, tmp_p
             step,
             deploy.log[-6000:],
         )
+    assert "all 8 metrics match PR #9's report" in deploy.log
+    assert "Reproduction check" in deploy.summary("Deploy/reproduce, register, promote, bento")
     client = registry_client(mlflow_url)
     champion = client.get_model_version_by_alias("churn-classifier", "champion")
     assert champion.tags["git_commit"] == sha1

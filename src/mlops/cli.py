@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -167,6 +168,19 @@ def cmd_smoke_test(args: argparse.Namespace) -> None:
     print(json.dumps(ci.smoke_test(args.url, record, wait=args.wait)))
 
 
+def cmd_check_reproduction(args: argparse.Namespace) -> None:
+    from mlops import ci, provenance, reproduction
+    from mlops.errors import MlopsError
+
+    github = reproduction.GitHub.from_env(args.repo)
+    sha = args.sha or os.environ.get("GITHUB_SHA") or provenance.git_commit()
+    if not sha:
+        raise MlopsError("--sha not given, GITHUB_SHA is not set and this is not a git checkout")
+    outcome = reproduction.check(github, sha, tolerance=args.tolerance, author=args.author)
+    print(outcome.message)
+    ci.write_summary(f"**Reproduction check**: {outcome.message}")
+
+
 def cmd_image_digest(args: argparse.Namespace) -> None:
     from mlops import ci
 
@@ -311,6 +325,25 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="instead: write the test split's first record to FILE (for a later smoke test)",
+    )
+    p_repro = add(
+        "check-reproduction",
+        cmd_check_reproduction,
+        "after `dvc repro` on a merge: fail unless the metrics match the merged PR's report "
+        "(its comment's record, read through the GitHub API) when the inputs are the same",
+    )
+    p_repro.add_argument("--sha", help="the pushed commit (default: GITHUB_SHA, else HEAD)")
+    p_repro.add_argument("--repo", help="owner/name (default: GITHUB_REPOSITORY)")
+    p_repro.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-6,
+        help="largest absolute difference allowed per metric (default: 1e-6)",
+    )
+    p_repro.add_argument(
+        "--author",
+        default="github-actions[bot]",
+        help="only trust report comments by this login (default: github-actions[bot])",
     )
     p_digest = add(
         "image-digest", cmd_image_digest, "the pushed image's digest (step output and summary)"
