@@ -126,11 +126,8 @@ class GitHubAPI:
     ) -> Comment:
         """A comment already on the issue or PR (posted by ``author``, default the bot)."""
         owner, repo = repository.split("/", 1)
-        now = _now()
         with self._lock:
-            comment = Comment(self._new_id(), owner, repo, body, now, now, number, author=author)
-            self.comments[comment.id] = comment
-        return comment
+            return self._store(owner, repo, body, issue_number=number, author=author)
 
     def issue_comments(self, repository: str, number: int) -> list[Comment]:
         owner, repo = repository.split("/", 1)
@@ -266,6 +263,14 @@ class GitHubAPI:
         self._next_id += 1
         return self._next_id
 
+    def _store(self, owner: str, repo: str, text: str, **where: Any) -> Comment:
+        """A new comment (``where``: issue_number or commit_sha, and author); the caller holds
+        the lock."""
+        now = _now()
+        comment = Comment(self._new_id(), owner, repo, text, now, now, **where)
+        self.comments[comment.id] = comment
+        return comment
+
     @staticmethod
     def _body_text(body: Any) -> str | None:
         if isinstance(body, dict) and isinstance(body.get("body"), str):
@@ -276,11 +281,7 @@ class GitHubAPI:
         text = self._body_text(body)
         if text is None:
             return 422, {"message": 'Invalid request.\n\n"body" wasn\'t supplied.'}
-        now = _now()
-        comment = Comment(
-            self._new_id(), m["owner"], m["repo"], text, now, now, issue_number=int(m["n"])
-        )
-        self.comments[comment.id] = comment
+        comment = self._store(m["owner"], m["repo"], text, issue_number=int(m["n"]))
         return 201, self._issue_comment_json(comment)
 
     def _comment_json(self, c: Comment) -> dict[str, Any]:
@@ -331,11 +332,7 @@ class GitHubAPI:
         text = self._body_text(body)
         if text is None:
             return 422, {"message": 'Invalid request.\n\n"body" wasn\'t supplied.'}
-        now = _now()
-        comment = Comment(
-            self._new_id(), m["owner"], m["repo"], text, now, now, commit_sha=m["sha"]
-        )
-        self.comments[comment.id] = comment
+        comment = self._store(m["owner"], m["repo"], text, commit_sha=m["sha"])
         return 201, self._commit_comment_json(comment)
 
     def _list_pulls(self, m: dict[str, str], q: Any, _b: Any) -> tuple[int, Any]:

@@ -30,9 +30,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mlops import ci, provenance
 from mlops import data as data_mod
 from mlops import gate as gate_mod
-from mlops import provenance
 from mlops.errors import MlopsError
 
 if TYPE_CHECKING:
@@ -860,10 +860,7 @@ def _publish(report: Report, output: Path, out_dir: Path) -> Report:
     """Write report.json and the markdown (and the job summary in GitHub Actions)."""
     _write_atomic(out_dir / "report.json", json.dumps(report.summary, indent=2, default=str) + "\n")
     _write_atomic(output, report.markdown)
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        with Path(summary_file).open("a", encoding="utf-8") as handle:
-            handle.write(report.markdown + "\n")
+    ci.write_summary(report.markdown)
     verdict = report.summary["verdict"]
     print(f"report: {output} and {out_dir}/ written; gate {verdict}")
     for reason in report.summary["failures"]:
