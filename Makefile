@@ -22,7 +22,7 @@ export DVC_NO_ANALYTICS := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics bento bench lint lint-workflows test test-fast test-workflows clean
+.PHONY: help setup pull repro run metrics bento bench lint lint-workflows lint-online test test-fast test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ lint-workflows: setup $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offline
 	check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
 	hadolint Dockerfile
 	shellcheck docker/runner-entrypoint.sh
+
+lint-online: setup ## zizmor's online audits (pins on a real tag, known-vulnerable actions); needs GH_TOKEN
+	@test -n "$${GH_TOKEN:-}" || { echo "make lint-online: set GH_TOKEN (a GitHub token; read access is enough)" >&2; exit 2; }
+	zizmor --no-progress --persona=auditor .github
 
 test: lint ## lint, type check and run every test (slow end-to-end tests included)
 	python -m pytest $(PYTEST_ARGS)

@@ -167,9 +167,12 @@ def act(
     payload: dict[str, Any],
     variables: dict[str, str] | None = None,
     platforms: tuple[str, ...] = ("ubuntu-latest", "self-hosted"),
+    env: dict[str, str] | None = None,
     timeout: float = 900,
 ) -> ActRun:
-    """Run one workflow file for one event; returns act's exit code, its log and artifacts."""
+    """Run one workflow file for one event; returns act's exit code, its log and artifacts.
+
+    ``env`` adds environment variables to every job (e.g. to make a stand-in fail)."""
     workdir.mkdir(parents=True, exist_ok=True)
     event_path = workdir / "event.json"
     event_path.write_text(json.dumps(payload))
@@ -182,6 +185,7 @@ def act(
         "UV_COMPILE_BYTECODE": "0",  # speed: the jobs' virtualenvs are thrown away
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
+        **(env or {}),
     }
     cmd = [
         str(VENV_BIN / "act"),

@@ -153,3 +153,18 @@ def test_summary_names_the_local_store(tmp_path, monkeypatch):
     text = summary.read_text()
     assert text.count("**Model registry**") == 2
     assert text.count("MLFLOW_TRACKING_URI") == 1  # only the local store gets the hint
+
+
+def test_no_comment_says_why_in_an_annotation_and_the_summary(tmp_path, monkeypatch, capsys):
+    summary = tmp_path / "summary.md"
+    summary.write_text("## ✅ Quality gate passed: this PR vs main\n\n")  # what report wrote
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["no-comment", "--reason", "setting up CML failed"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("::warning title=No PR comment::No report comment was posted on the PR:")
+    assert "setting up CML failed" in out
+    text = summary.read_text()
+    assert text.startswith("## ✅ Quality gate passed")  # the report stays first
+    assert "**No PR comment**: No report comment was posted on the PR: setting up CML failed." in (
+        text
+    )

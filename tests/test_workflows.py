@@ -86,9 +86,13 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
     ):
         assert first.succeeded(TRAIN, step), step
     assert first.job_result("PR/pr-check") == "success"
+    assert not first.ran(TRAIN, "Why no comment was posted")
     (comment,) = pr_comments(github_api)
     first_body = comment.body  # the double updates its Comment objects in place
     assert WATERMARK in comment.body
+    # pr.yml passes the base commit's SHA; the comment names it by the base branch.
+    assert comment.body.startswith("## ✅ Quality gate passed: this PR vs main\n"), comment.body
+    assert f"**Baseline:** main @ `{base[:12]}`" in comment.body and base not in comment.body
     assert "roc_auc" in comment.body.lower() or "ROC" in comment.body
     (record,) = reproduction.parse_records(comment.body)  # what a merge is checked against
     assert record["metrics"]["roc_auc"] > 0.5 and "params.yaml:model.logreg" in record["inputs"]
@@ -148,6 +152,34 @@ def test_fork_pr_runs_on_github_hosted_and_reports_to_the_job_summary(origin, gi
     summary = result.summary(TRAIN)
     assert "roc_auc" in summary.lower() or "ROC" in summary, summary[:2000]
     assert result.job_result("PR/pr-check") == "success"
+
+
+def test_pr_whose_cml_setup_fails_reports_to_the_summary_and_says_why(origin, github_api, tmp_path):
+    base = feature_branch(origin)
+    set_param(origin, "C: 1.0", "C: 0.5")
+    head = commit(origin, "lower C")
+    result = act(
+        origin,
+        tmp_path / "run",
+        github_api,
+        event="pull_request",
+        workflow="pr.yml",
+        payload=pull_request_event(7, base, head, fork=False),
+        env={"STANDIN_SETUP_CML_FAIL": "API rate limit exceeded for 203.0.113.7"},
+    )
+    assert result.returncode == 0, result.log[-6000:]
+    assert result.failed(TRAIN, "Set up CML")
+    assert not result.ran(TRAIN, "Post or update the PR comment")
+    assert result.succeeded(TRAIN, "Why no comment was posted")
+    assert result.succeeded(TRAIN, "Gate")  # the gate, not GitHub's API limit, decides
+    assert result.job_result("PR/pr-check") == "success"
+    assert github_api.calls("POST") == [] and github_api.calls("PATCH") == []
+    summary = result.summary(TRAIN)
+    assert "Quality gate passed: this PR vs main" in summary, summary[:2000]
+    assert "**No PR comment**: No report comment was posted on the PR: setting up CML" in summary
+    assert "No report comment was posted on the PR: setting up CML" in "\n".join(
+        result.step_lines(TRAIN)
+    )
 
 
 def test_gpu_health_check_fails_without_a_gpu(origin, github_api, tmp_path):

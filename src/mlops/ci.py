@@ -4,6 +4,7 @@
   while its required check still reports success);
 * ``needs_failures``: which upstream jobs failed (the required check's verdict);
 * ``gpu_check``: the GPU runner's health check (``nvidia-smi``);
+* ``no_comment``: why the PR job posted no report comment (CML could not be set up);
 * ``smoke_record`` / ``smoke_test``: one record of the test split, and a health check plus one
   prediction against a running service (the deploy workflow's container smoke test).
 """
@@ -164,6 +165,21 @@ def write_summary(markdown: str) -> None:
     if target:
         with Path(target).open("a", encoding="utf-8") as handle:
             handle.write(markdown.rstrip("\n") + "\n\n")
+
+
+def no_comment(reason: str) -> str:
+    """Why the PR job posted no report comment, as a warning annotation and in the job summary.
+
+    The report itself is already in the job summary (``mlops report``); the gate still decides
+    the job, so a GitHub outage or API limit does not turn a good PR red.
+    """
+    message = (
+        f"No report comment was posted on the PR: {reason}. The report is in this job's summary "
+        "and in the pr-report artifact; re-run the job to post the comment."
+    )
+    print(f"::warning title=No PR comment::{message}")
+    write_summary(f"**No PR comment**: {message}")
+    return message
 
 
 def registry_summary(line: str, uri: str) -> str:

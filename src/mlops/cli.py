@@ -70,6 +70,7 @@ def cmd_report(args: argparse.Namespace) -> None:
         params_path=args.params,
         baseline=args.baseline,
         base_rev=args.base_rev,
+        base_name=args.base_name,
         output=args.output,
     )
 
@@ -181,6 +182,12 @@ def cmd_check_reproduction(args: argparse.Namespace) -> None:
     ci.write_summary(f"**Reproduction check**: {outcome.message}")
 
 
+def cmd_no_comment(args: argparse.Namespace) -> None:
+    from mlops import ci
+
+    print(ci.no_comment(args.reason))
+
+
 def cmd_image_digest(args: argparse.Namespace) -> None:
     from mlops import ci
 
@@ -260,6 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_report.add_argument(
         "--base-rev", help="git revision of the baseline (default: main, else origin/main)"
+    )
+    p_report.add_argument(
+        "--base-name",
+        help="how the report names the --base-rev baseline, e.g. the PR's base branch (main) "
+        "when --base-rev is its commit SHA (default: the revision, a SHA shortened)",
     )
     p_report.add_argument(
         "--output", type=Path, default=Path("report.md"), help="markdown file (default: report.md)"
@@ -345,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="github-actions[bot]",
         help="only trust report comments by this login (default: github-actions[bot])",
     )
+    p_nocomment = add(
+        "no-comment",
+        cmd_no_comment,
+        "say (warning annotation and job summary) why the PR job posted no report comment",
+    )
+    p_nocomment.add_argument("--reason", required=True, help="what failed, e.g. setting up CML")
     p_digest = add(
         "image-digest", cmd_image_digest, "the pushed image's digest (step output and summary)"
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,7 +193,18 @@ def _load_model(path: Path) -> Any:
         raise BaselineError(f"{path.name}: cannot be loaded by this code: {exc}") from None
 
 
-def baseline_from_rev(rev: str) -> Baseline:
+FULL_SHA = re.compile(r"[0-9a-f]{40}")
+
+
+def rev_label(rev: str, name: str | None = None) -> str:
+    """How the report names a git baseline: ``name`` (the PR's base branch, e.g. ``main``)
+    when given, else the revision itself, a commit SHA shortened (the SHA is shown beside)."""
+    if name:
+        return name
+    return rev[:12] if FULL_SHA.fullmatch(rev) else rev
+
+
+def baseline_from_rev(rev: str, name: str | None = None) -> Baseline:
     with worktree(rev) as path:
         commit = _git("rev-parse", "HEAD", cwd=path).stdout.strip() or None
         try:
@@ -206,7 +218,7 @@ def baseline_from_rev(rev: str) -> Baseline:
         features = base_params.get("features") or {}
         return Baseline(
             kind="main",
-            label=rev,
+            label=rev_label(rev, name),
             commit=commit,
             model=model,
             features=[*features.get("numeric", []), *features.get("categorical", [])],
@@ -265,12 +277,14 @@ def baseline_from_champion(params: Params, *, required: bool) -> Baseline | None
     )
 
 
-def choose_baseline(params: Params, mode: str, base_rev: str | None) -> Baseline:
+def choose_baseline(
+    params: Params, mode: str, base_rev: str | None, base_name: str | None = None
+) -> Baseline:
     if mode in ("auto", "champion") and (mode == "champion" or server_configured(params)):
         found = baseline_from_champion(params, required=mode == "champion")
         if found is not None:
             return found
-    return baseline_from_rev(resolve_base_rev(base_rev))
+    return baseline_from_rev(resolve_base_rev(base_rev), base_name)
 
 
 # --- comparisons (pure) -------------------------------------------------------------------------
@@ -629,7 +643,8 @@ def build(inp: Inputs) -> Report:
     )  # fmt: skip
     body.append("")
     if shown:
-        body += [" ".join(shown[:2]), "", shown[2] if len(shown) > 2 else ""]
+        # Each image a paragraph of its own: CML rewrites the links of a line that holds two.
+        body += [line for image in shown for line in (image, "")]
     else:
         body.append(
             "_Images not published (`report.publish_images: false`); they are in the "
@@ -727,6 +742,7 @@ def run(
     params_path: Path = Path("params.yaml"),
     baseline: str = "auto",
     base_rev: str | None = None,
+    base_name: str | None = None,
     output: Path = REPORT_MD,
     out_dir: Path = REPORT_DIR,
 ) -> Report:
@@ -749,7 +765,7 @@ def run(
     test = data_mod.read_prepared("test")
     raw = data_mod.read_raw(params.data.path)
     params_doc = yaml.safe_load(params_path.read_text(encoding="utf-8"))
-    base = choose_baseline(params, baseline, base_rev)
+    base = choose_baseline(params, baseline, base_rev, base_name)
     print(f"report: baseline {base.label} @ {(base.commit or '?')[:12]}: {base.how}")
 
     bins = params.evaluate.calibration_bins
