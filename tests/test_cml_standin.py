@@ -180,10 +180,19 @@ def test_publishing_images(github_api: GitHubAPI, tmp_path: Path) -> None:
 def test_setup_cml_action_puts_cml_on_path(tmp_path: Path) -> None:
     action = yaml.safe_load((STANDIN / "action.yml").read_text())
     assert action["runs"]["using"] == "composite"
-    (step,) = action["runs"]["steps"]
+    fail, step = action["runs"]["steps"]
+    assert fail["if"] == "env.STANDIN_SETUP_CML_FAIL != ''"  # only when a test asks for it
     github_path = tmp_path / "github_path"
     env = dict(os.environ, GITHUB_ACTION_PATH=str(STANDIN), GITHUB_PATH=str(github_path))
+    env.pop("STANDIN_SETUP_CML_FAIL", None)
     subprocess.run([step["shell"], "-e", "-c", step["run"]], env=env, check=True)
+    failed = subprocess.run(
+        [fail["shell"], "-e", "-c", fail["run"]],
+        env={**env, "STANDIN_SETUP_CML_FAIL": "API rate limit exceeded"},
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 1 and "::error::API rate limit exceeded" in failed.stdout
     (added,) = github_path.read_text().splitlines()
     assert Path(added, "cml") == CML
     assert os.access(CML, os.X_OK)
