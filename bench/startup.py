@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.help_repeats = 1, 2
-    from mlops.synthetic import write_csv
+    from mlops.core.synthetic import write_csv
 
     mlops, python = str(VENV_BIN / "mlops"), str(VENV_BIN / "python")
     load_before = load_average()

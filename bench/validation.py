@@ -48,9 +48,9 @@ def main() -> None:
     import_s = time.perf_counter() - start
     import pandas as pd
 
-    from mlops.suite import load_suite
-    from mlops.synthetic import write_csv
-    from mlops.validate import Validator, read_text_csv
+    from mlops.core.synthetic import write_csv
+    from mlops.stages.suite import load_suite
+    from mlops.stages.validate import Validator, read_text_csv
 
     suite = load_suite(ROOT / "expectations" / "churn.yaml")
     # the demo suite caps the rows at 10x the demo data; the benchmark sizes go beyond

@@ -38,21 +38,21 @@ def demo_csv() -> Path:
 
 @pytest.fixture(scope="session")
 def params():
-    from mlops.config import load_params
+    from mlops.core.config import load_params
 
     return load_params(REPO_ROOT / "params.yaml")
 
 
 @pytest.fixture(scope="session")
 def demo_raw(demo_csv: Path) -> pd.DataFrame:
-    from mlops.data import read_raw
+    from mlops.stages.prepare import read_raw
 
     return read_raw(demo_csv)
 
 
 @pytest.fixture(scope="session")
 def demo_split(demo_raw, params):
-    from mlops.data import clean, split
+    from mlops.stages.prepare import clean, split
 
     return split(clean(demo_raw, params), params)
 

@@ -136,8 +136,8 @@ def test_wrk_run_stops_at_its_request_bound_and_counts_errors(tmp_path, status):
 def test_stage_workdir_points_params_at_the_file_and_lifts_the_row_range(tmp_path):
     import common
 
-    from mlops.config import load_params
-    from mlops.suite import load_suite
+    from mlops.core.config import load_params
+    from mlops.stages.suite import load_suite
 
     work = common.stage_workdir(tmp_path, tmp_path / "x.csv", **{"model.type": "xgboost"})
     params = load_params(work / "params.yaml")

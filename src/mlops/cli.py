@@ -15,11 +15,25 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from mlops.core.artifacts import (
+    DATA_DOCS,
+    DATA_DVC,
+    DRIFT,
+    METRICS,
+    MODEL,
+    PARAMS,
+    REPORT_DIR,
+    REPORT_JSON,
+    REPORT_MD,
+    VALIDATION,
+    git_commit,
+)
+
 Handler = Callable[[argparse.Namespace], Any]
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from mlops.config import load_params
+    from mlops.core.config import load_params
 
     return load_params(args.params)
 
@@ -30,7 +44,7 @@ def cmd_check_params(args: argparse.Namespace) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> None:
-    from mlops import validate
+    from mlops.stages import validate
 
     if args.init:
         validate.init(_params(args), args.reference, args.output, args.force)
@@ -39,31 +53,31 @@ def cmd_validate(args: argparse.Namespace) -> None:
 
 
 def cmd_drift(args: argparse.Namespace) -> None:
-    from mlops import drift
+    from mlops.stages import drift
 
     drift.run(_params(args), reference=args.reference, rev=args.rev, current=args.current)
 
 
 def cmd_prepare(args: argparse.Namespace) -> None:
-    from mlops import data
+    from mlops.stages import prepare as data
 
     data.run(_params(args))
 
 
 def cmd_train(args: argparse.Namespace) -> None:
-    from mlops import train
+    from mlops.stages import train
 
     train.run(_params(args), track=not args.no_track)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    from mlops import evaluate
+    from mlops.stages import evaluate
 
     evaluate.run(_params(args))
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    from mlops import report
+    from mlops.report import build as report
 
     report.run(
         _params(args),
@@ -76,14 +90,14 @@ def cmd_report(args: argparse.Namespace) -> None:
 
 
 def cmd_gate(args: argparse.Namespace) -> None:
-    from mlops import gate
+    from mlops.report import gate
 
     gate.check(_params(args), report_json=args.report)
 
 
 def _registry_result(args: argparse.Namespace, result: Any) -> None:
-    from mlops import ci
-    from mlops.tracking import tracking_uri
+    from mlops.ci import workflow as ci
+    from mlops.tracking.runs import tracking_uri
 
     line = f"{result.action}: {result.model} v{result.version} ({result.detail})"
     print(result.to_json() if args.json else line)
@@ -91,7 +105,7 @@ def _registry_result(args: argparse.Namespace, result: Any) -> None:
 
 
 def cmd_register(args: argparse.Namespace) -> None:
-    from mlops import registry
+    from mlops.tracking import registry
 
     params = _params(args)
     # Keep stdout for the result (MLflow prints progress there); the rest goes to stderr.
@@ -101,7 +115,7 @@ def cmd_register(args: argparse.Namespace) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> None:
-    from mlops import registry
+    from mlops.tracking import registry
 
     params = _params(args)
     with contextlib.redirect_stdout(sys.stderr):
@@ -110,7 +124,7 @@ def cmd_promote(args: argparse.Namespace) -> None:
 
 
 def cmd_rollback(args: argparse.Namespace) -> None:
-    from mlops import registry
+    from mlops.tracking import registry
 
     params = _params(args)
     with contextlib.redirect_stdout(sys.stderr):
@@ -119,7 +133,7 @@ def cmd_rollback(args: argparse.Namespace) -> None:
 
 
 def cmd_bento_import(args: argparse.Namespace) -> None:
-    from mlops import serving
+    from mlops.serving import bento as serving
 
     params = _params(args)
     with contextlib.redirect_stdout(sys.stderr):
@@ -128,7 +142,7 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
 
 
 def cmd_changed(args: argparse.Namespace) -> None:
-    from mlops import ci
+    from mlops.ci import workflow as ci
 
     files = ci.matching(ci.changed_files(args.base, args.head))
     ci.write_output("pipeline", "true" if files else "false")
@@ -138,8 +152,8 @@ def cmd_changed(args: argparse.Namespace) -> None:
 
 
 def cmd_needs(args: argparse.Namespace) -> None:
-    from mlops import ci
-    from mlops.errors import MlopsError
+    from mlops.ci import workflow as ci
+    from mlops.core.errors import MlopsError
 
     failed = ci.needs_failures(ci.parse_needs(args.needs))
     if failed:
@@ -148,21 +162,21 @@ def cmd_needs(args: argparse.Namespace) -> None:
 
 
 def cmd_gpu_check(args: argparse.Namespace) -> None:
-    from mlops import ci
+    from mlops.ci import workflow as ci
 
     for gpu in ci.gpu_check():
         print(gpu)
 
 
 def cmd_smoke_test(args: argparse.Namespace) -> None:
-    from mlops import ci
+    from mlops.ci import workflow as ci
 
     if args.save_record:
         ci.smoke_record(_params(args), args.save_record)
         print(f"wrote {args.save_record}")
         return
     if not args.url or not args.record:
-        from mlops.errors import MlopsError
+        from mlops.core.errors import MlopsError
 
         raise MlopsError("--url and --record are required (or --save-record FILE)")
     record = json.loads(args.record.read_text(encoding="utf-8"))
@@ -170,11 +184,12 @@ def cmd_smoke_test(args: argparse.Namespace) -> None:
 
 
 def cmd_check_reproduction(args: argparse.Namespace) -> None:
-    from mlops import ci, provenance, reproduction
-    from mlops.errors import MlopsError
+    from mlops.ci import reproduction
+    from mlops.ci import workflow as ci
+    from mlops.core.errors import MlopsError
 
     github = reproduction.GitHub.from_env(args.repo)
-    sha = args.sha or os.environ.get("GITHUB_SHA") or provenance.git_commit()
+    sha = args.sha or os.environ.get("GITHUB_SHA") or git_commit()
     if not sha:
         raise MlopsError("--sha not given, GITHUB_SHA is not set and this is not a git checkout")
     outcome = reproduction.check(github, sha, tolerance=args.tolerance, author=args.author)
@@ -183,13 +198,13 @@ def cmd_check_reproduction(args: argparse.Namespace) -> None:
 
 
 def cmd_no_comment(args: argparse.Namespace) -> None:
-    from mlops import ci
+    from mlops.ci import workflow as ci
 
     print(ci.no_comment(args.reason))
 
 
 def cmd_image_digest(args: argparse.Namespace) -> None:
-    from mlops import ci
+    from mlops.ci import workflow as ci
 
     digest = ci.image_digest(args.image)
     ci.write_output("image", digest)
@@ -206,8 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--params",
         type=Path,
-        default=Path("params.yaml"),
-        help="configuration file (default: params.yaml)",
+        default=PARAMS,
+        help=f"configuration file (default: {PARAMS})",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -221,7 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
         "validate",
         cmd_validate,
         "check the raw data against the expectation suite (Great Expectations); write "
-        "reports/validation.json and the Data Docs site (reports/data_docs/)",
+        f"{VALIDATION} and the Data Docs site ({DATA_DOCS}/)",
     )
     p_val.add_argument("--data", type=Path, help="CSV to validate (default: data.path)")
     p_val.add_argument(
@@ -239,24 +254,23 @@ def build_parser() -> argparse.ArgumentParser:
     p_drift = add(
         "drift",
         cmd_drift,
-        "compare the current data with a reference (a file or a git revision); write "
-        "reports/drift.json",
+        f"compare the current data with a reference (a file or a git revision); write {DRIFT}",
     )
     ref = p_drift.add_mutually_exclusive_group(required=True)
     ref.add_argument("--reference", type=Path, help="reference CSV file")
     ref.add_argument(
-        "--rev", help="git revision whose data (data.dvc, read through DVC) is the reference"
+        "--rev", help=f"git revision whose data ({DATA_DVC}, read through DVC) is the reference"
     )
     p_drift.add_argument("--current", type=Path, help="current CSV (default: data.path)")
     add("prepare", cmd_prepare, "clean the raw data and split it into train/test parquet files")
-    p_train = add("train", cmd_train, "fit preprocessing + model and save models/model.joblib")
+    p_train = add("train", cmd_train, f"fit preprocessing + model and save {MODEL}")
     p_train.add_argument("--no-track", action="store_true", help="do not log the run to MLflow")
     add("evaluate", cmd_evaluate, "score the model on the test split; write metrics and plots")
     p_report = add(
         "report",
         cmd_report,
         "the PR report: this checkout's model vs the baseline (main through DVC, or the "
-        "registry's champion), both on this test split; writes report.md and reports/report/",
+        f"registry's champion), both on this test split; writes {REPORT_MD} and {REPORT_DIR}/",
     )
     p_report.add_argument(
         "--baseline",
@@ -274,25 +288,25 @@ def build_parser() -> argparse.ArgumentParser:
         "when --base-rev is its commit SHA (default: the revision, a SHA shortened)",
     )
     p_report.add_argument(
-        "--output", type=Path, default=Path("report.md"), help="markdown file (default: report.md)"
+        "--output", type=Path, default=REPORT_MD, help=f"markdown file (default: {REPORT_MD})"
     )
     p_gate = add(
         "gate",
         cmd_gate,
-        "apply params.yaml's gate to the PR report (reports/report/report.json; without one, "
-        "the minimums to metrics/evaluate.json); exit 1 listing each failed rule",
+        f"apply params.yaml's gate to the PR report ({REPORT_JSON}; without one, the minimums "
+        f"to {METRICS}); exit 1 listing each failed rule",
     )
     p_gate.add_argument(
         "--report",
         type=Path,
-        default=Path("reports/report/report.json"),
-        help="the report's JSON (default: reports/report/report.json)",
+        default=REPORT_JSON,
+        help=f"the report's JSON (default: {REPORT_JSON})",
     )
     registry_commands = [
         add(
             "register",
             cmd_register,
-            "register models/model.joblib in MLflow (idempotent per commit) as 'challenger'",
+            f"register {MODEL} in MLflow (idempotent per commit) as 'challenger'",
         ),
         add(
             "promote",
@@ -371,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from mlops.errors import MlopsError
+    from mlops.core.errors import MlopsError
 
     args = build_parser().parse_args(argv)
     try:

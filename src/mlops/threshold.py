@@ -4,6 +4,9 @@
 (preprocessing + estimator) and the threshold chosen for it. ``predict_proba`` returns the
 pipeline's probabilities; ``predict`` applies ``threshold_``; so evaluation and serving use the
 same cut-off as the one training chose, read from the same file.
+
+This module stays at ``mlops.threshold``: every saved model pickles :class:`ThresholdedModel`
+by that import path, so moving it would make every trained and registered model unloadable.
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+
+DEFAULT_THRESHOLD = 0.5  # for a model that carries no threshold of its own
+
+
+def decision_threshold(model: Any) -> float:
+    """The cut-off a model's ``label`` uses: its saved ``threshold_``, else 0.5."""
+    return float(getattr(model, "threshold_", DEFAULT_THRESHOLD))
 
 
 def choose_threshold(

@@ -11,8 +11,8 @@ A family is one module in this package that defines
 
 and is listed in ``MODEL_FAMILIES`` below. Heavy libraries are imported inside ``build`` so
 that loading the configuration stays cheap. The training stage wraps the estimator in a
-scikit-learn ``Pipeline`` with the preprocessing from ``mlops.features``, so the saved artifact
-always carries its own preprocessing.
+scikit-learn ``Pipeline`` with the preprocessing from ``mlops.models.features``, so the saved
+artifact always carries its own preprocessing.
 """
 
 from __future__ import annotations

@@ -1,0 +1,256 @@
+"""Typed configuration: the only way any stage reads ``params.yaml``.
+
+``load_params`` parses the YAML file and validates it against the models below. Any problem
+(missing file, invalid YAML, unknown key, wrong type, out-of-range value, inconsistent
+feature lists) raises :class:`ConfigError` whose message is one line naming the dotted key
+path, what was found and what is allowed. The CLI turns it into exit code 2.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from mlops.core.artifacts import DATA_DVC, PARAMS
+from mlops.core.errors import ConfigError
+
+__all__ = ["ConfigError", "Params", "flatten", "load_params", "parse_params"]
+from mlops.models import MODEL_FAMILIES
+
+MetricName = Literal[
+    "roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier"
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Strict):
+    path: Path = Field(description=f"CSV with the raw data (tracked by {DATA_DVC}).")
+    target: str = Field(min_length=1)
+    positive_label: str = Field(min_length=1)
+    id_column: str | None = None
+    test_size: float = Field(gt=0.0, lt=1.0)
+    seed: int = Field(ge=0)
+
+
+class FeaturesConfig(_Strict):
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    dropped: list[str] = Field(default_factory=list)
+
+    @property
+    def used(self) -> list[str]:
+        return [*self.numeric, *self.categorical]
+
+
+class ThresholdConfig(_Strict):
+    """How the decision threshold is chosen on the validation split (saved with the model)."""
+
+    method: Literal["f1", "recall"] = "f1"
+    target_recall: float = Field(default=0.8, gt=0.0, le=1.0)
+
+
+class TrainConfig(_Strict):
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    seed: int = Field(default=42, ge=0)
+    # Carved (stratified, seeded) from the training split: early stopping, learning curves and
+    # the threshold. The model is fitted on the rest.
+    validation_size: float = Field(default=0.2, ge=0.05, le=0.5)
+    threshold: ThresholdConfig = Field(default_factory=ThresholdConfig)
+
+
+class EvaluateConfig(_Strict):
+    segment_column: str | None = None  # a features.categorical column: metrics per value
+    importance_repeats: int = Field(default=5, ge=1, le=100)  # permutation importance
+    # permutation importance on at most this many test rows (a seeded sample); null: all rows
+    importance_max_rows: int | None = Field(default=10_000, ge=100)
+    calibration_bins: int = Field(default=10, ge=2, le=100)
+    seed: int = Field(default=42, ge=0)
+
+
+class GateConfig(_Strict):
+    minimums: dict[MetricName, float] = Field(default_factory=dict)
+    max_regression: dict[MetricName, float] = Field(default_factory=dict)
+
+
+class MlflowConfig(_Strict):
+    tracking_uri: str = Field(default="sqlite:///mlflow.db", min_length=1)
+    experiment: str = Field(default="churn", min_length=1)
+    registered_model: str = Field(default="churn-classifier", min_length=1)
+
+
+class ValidationConfig(_Strict):
+    suite: Path = Field(
+        default=Path("expectations/churn.yaml"),
+        description="Expectation suite of the raw data (mlops validate --init writes one).",
+    )
+    sample_values: int = Field(default=5, ge=1, le=100)
+
+
+class DriftConfig(_Strict):
+    bins: int = Field(default=10, ge=2, le=100)
+    psi_threshold: float = Field(default=0.2, gt=0.0)
+    ks_pvalue: float = Field(default=0.01, gt=0.0, lt=1.0)
+    chi2_pvalue: float = Field(default=0.01, gt=0.0, lt=1.0)
+    target_rate_delta: float = Field(default=0.05, gt=0.0, lt=1.0)
+    fail_on_drift: bool = False
+
+
+class ReportConfig(_Strict):
+    # false: the PR report links no images (tables and Mermaid charts remain), for teams that
+    # may not upload images to a third-party host (CML publishes them to asset.cml.dev).
+    publish_images: bool = True
+    drift_features: int = Field(default=8, ge=1, le=100)  # rows of the drift table (top PSI)
+    mermaid_points: int = Field(default=21, ge=3, le=101)  # points per curve in Mermaid charts
+
+
+def _model_config_class() -> type[BaseModel]:
+    """``model:`` has a ``type`` plus one hyper-parameter section per registered family."""
+    family_names = tuple(MODEL_FAMILIES)
+    fields: dict[str, Any] = {
+        "type": (Literal[family_names], ...),
+    }
+    for name, family in MODEL_FAMILIES.items():
+        fields[name] = (family.Params, Field(default_factory=family.Params))
+    return create_model("ModelConfig", __base__=_Strict, **fields)
+
+
+ModelConfig = _model_config_class()
+
+
+class Params(_Strict):
+    data: DataConfig
+    features: FeaturesConfig
+    model: ModelConfig  # type: ignore[valid-type]
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    evaluate: EvaluateConfig = Field(default_factory=EvaluateConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    mlflow: MlflowConfig = Field(default_factory=MlflowConfig)
+    validation: ValidationConfig = Field(default_factory=ValidationConfig)
+    drift: DriftConfig = Field(default_factory=DriftConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)
+
+    @property
+    def model_type(self) -> str:
+        return str(self.model.type)  # type: ignore[attr-defined]
+
+    @property
+    def model_params(self) -> BaseModel:
+        return getattr(self.model, self.model_type)
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names accepted at the mapping that contains ``loc``."""
+    cls: Any = Params
+    for part in loc[:-1]:
+        fields = getattr(cls, "model_fields", None)
+        if fields is None or part not in fields:
+            return []
+        cls = fields[part].annotation
+    fields = getattr(cls, "model_fields", None)
+    return list(fields) if fields else []
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _format_error(path: Path, error: Any, total: int) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = ", ".join(_allowed_keys(loc)) or "none"
+        msg = f"unknown key (found {_describe(error['input'])}); allowed keys: {allowed}"
+    elif kind == "missing":
+        msg = "required key is missing"
+    else:
+        msg = f"{error['msg'].rstrip('.')}; found {_describe(error['input'])}"
+    more = f" (and {total - 1} more problem(s))" if total > 1 else ""
+    return f"{path}: {key}: {msg}{more}"
+
+
+def _check_consistency(params: Params, path: Path) -> None:
+    """Cross-field rules pydantic cannot express per field."""
+    seen: dict[str, str] = {}
+    for section in ("numeric", "categorical", "dropped"):
+        for column in getattr(params.features, section):
+            if column in seen:
+                raise ConfigError(
+                    f"{path}: features.{section}: column {column!r} is already listed in "
+                    f"features.{seen[column]}; a column belongs to exactly one list"
+                )
+            seen[column] = section
+    for key, column in (
+        ("data.target", params.data.target),
+        ("data.id_column", params.data.id_column),
+    ):
+        if column is not None and column in seen:
+            raise ConfigError(
+                f"{path}: features.{seen[column]}: contains {column!r}, which is {key}; "
+                "the target and the id column cannot be features"
+            )
+    segment = params.evaluate.segment_column
+    if segment is not None and segment not in params.features.categorical:
+        raise ConfigError(
+            f"{path}: evaluate.segment_column: {segment!r} is not in features.categorical; "
+            f"allowed: {', '.join(params.features.categorical) or 'none'} (or null)"
+        )
+    if not params.features.used:
+        raise ConfigError(
+            f"{path}: features: no feature columns (found empty numeric and categorical lists); "
+            "list at least one column"
+        )
+
+
+def parse_params(raw: Any, path: Path = PARAMS) -> Params:
+    """Validate an already-parsed YAML document."""
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: (top level): expected a mapping of sections, found {_describe(raw)}"
+        )
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as exc:
+        errors = exc.errors()
+        raise ConfigError(_format_error(path, errors[0], len(errors))) from None
+    _check_consistency(params, path)
+    return params
+
+
+def load_params(path: Path | str = PARAMS) -> Params:
+    """Read and validate ``params.yaml``; raise :class:`ConfigError` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (run from the repository root)") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
+    return parse_params(raw, path)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A params document's leaves by dotted key: ``{"a": {"b": 1}}`` -> ``{"a.b": 1}`` (lists
+    are leaves, compared and logged whole)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}

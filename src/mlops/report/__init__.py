@@ -1,0 +1,1 @@
+"""The PR report (``mlops report``) and what the PR job decides from it (``gate``)."""

@@ -1,0 +1,106 @@
+"""The comparisons a report is made of, as pure functions: both models scored on one test
+split, the params that changed, the rows and columns that changed, curves on a common grid."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlops.core.artifacts import TARGET
+from mlops.core.config import flatten
+from mlops.report.baseline import BaselineError
+from mlops.threshold import decision_threshold
+
+if TYPE_CHECKING:
+    from mlops.core.results import Evaluation
+
+ABSENT = "(absent)"
+
+
+def score(model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: int) -> Evaluation:
+    """``model`` on the test split at its own saved threshold (the evaluate stage's measures)."""
+    from mlops.stages.evaluate import evaluate
+
+    missing = [c for c in columns if c not in test.columns]
+    if missing:
+        raise BaselineError(
+            f"{label}'s model needs column(s) {', '.join(missing)} that this PR's test split "
+            "does not have"
+        )
+    proba = model.predict_proba(test[columns])[:, 1]
+    return evaluate(test[TARGET].to_numpy(), proba, decision_threshold(model), bins)
+
+
+def params_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
+    """Changed leaves (dotted keys) of two params documents; lists compare as a whole."""
+    if old is None:
+        return []
+    a, b = flatten(old), flatten(new)
+    rows = []
+    for key in sorted(set(a) | set(b)):
+        if a.get(key, ABSENT) != b.get(key, ABSENT):
+            rows.append({"param": key, "old": a.get(key, ABSENT), "new": b.get(key, ABSENT)})
+    return rows
+
+
+def _kind(column: pd.Series) -> str:
+    values = column.dropna().astype(str).str.strip()
+    values = values[values != ""]
+    if values.empty:
+        return "empty"
+    numeric = pd.to_numeric(values, errors="coerce")
+    return "numeric" if numeric.notna().all() else "text"
+
+
+def data_diff(old: pd.DataFrame | None, new: pd.DataFrame, id_column: str | None) -> dict[str, Any]:
+    """Rows added/removed (by the id column, else by whole-row content) and schema changes."""
+    if old is None:
+        return {"available": False, "rows": {"current": len(new)}}
+    if id_column and id_column in old.columns and id_column in new.columns:
+        old_keys, new_keys = set(old[id_column].astype(str)), set(new[id_column].astype(str))
+        key = f"id column {id_column!r}"
+    else:
+        shared = [c for c in new.columns if c in old.columns]
+        old_keys = set(old[shared].astype(str).agg("\x1f".join, axis=1))
+        new_keys = set(new[shared].astype(str).agg("\x1f".join, axis=1))
+        key = "row content"
+    shared_columns = [c for c in new.columns if c in old.columns]
+    changed_kind = [
+        {"column": c, "old": _kind(old[c]), "new": _kind(new[c])}
+        for c in shared_columns
+        if _kind(old[c]) != _kind(new[c])
+    ]
+    return {
+        "available": True,
+        "matched_by": key,
+        "rows": {
+            "baseline": len(old),
+            "current": len(new),
+            "added": len(new_keys - old_keys),
+            "removed": len(old_keys - new_keys),
+        },
+        "schema": {
+            "added_columns": [c for c in new.columns if c not in old.columns],
+            "removed_columns": [c for c in old.columns if c not in new.columns],
+            "changed_types": changed_kind,
+        },
+    }
+
+
+def resample(xs: list[float], ys: list[float], grid: np.ndarray) -> list[float]:
+    """``ys`` at the ``grid`` points (curves with repeated x keep their highest y there)."""
+    frame = pd.DataFrame({"x": xs, "y": ys}).groupby("x", as_index=False)["y"].max()
+    return [round(float(v), 3) for v in np.interp(grid, frame["x"], frame["y"])]
+
+
+def curves_on_grid(evaluation: Evaluation, grid: np.ndarray) -> tuple[list[float], list[float]]:
+    """The ROC and precision-recall curves of ``evaluation`` at the ``grid`` points."""
+    roc = resample([p["fpr"] for p in evaluation.roc], [p["tpr"] for p in evaluation.roc], grid)
+    pr = resample(
+        [p["recall"] for p in evaluation.precision_recall],
+        [p["precision"] for p in evaluation.precision_recall],
+        grid,
+    )
+    return roc, pr

@@ -1,0 +1,345 @@
+"""The report's markdown, one function per section, each rendered from ``report.json``
+(:class:`~mlops.report.schema.ReportJson`) and nothing else: to change what a section shows,
+change its function here (and, for a new fact, the schema and ``build``)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from mlops.core.artifacts import VALIDATION
+from mlops.core.metrics import HIGHER_IS_BETTER
+from mlops.report.schema import ReportJson
+
+CANDIDATE = "this PR"  # how the report names the PR's model
+METRIC_ORDER = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
+IMAGES = {  # the comparison images, in the order the report shows them
+    "roc": "ROC curves",
+    "precision_recall": "Precision-recall curves",
+    "confusion": "Confusion matrices",
+}
+assert set(METRIC_ORDER) == set(HIGHER_IS_BETTER)
+
+
+# --- markdown building blocks -------------------------------------------------------------------
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value != 0 else "0"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value)  # true / false / null / lists, as in params.yaml
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    out += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def details(summary: str, body: list[str]) -> list[str]:
+    return ["<details>", f"<summary>{summary}</summary>", "", *body, "", "</details>", ""]
+
+
+def _mermaid_list(values: list[float] | list[str]) -> str:
+    return "[" + ", ".join(f'"{v}"' if isinstance(v, str) else f"{v:g}" for v in values) + "]"
+
+
+def mermaid_curves(
+    title: str, x_label: str, y_label: str, grid: list[float], series: list[list[float]]
+) -> str:
+    """An ``xychart-beta`` line chart (GitHub renders Mermaid in comments)."""
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{title}"',
+        f'    x-axis "{x_label}" {_mermaid_list([f"{x:.2f}" for x in grid])}',
+        f'    y-axis "{y_label}" 0 --> 1',
+    ]
+    lines += [f"    line {_mermaid_list(s)}" for s in series]
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def mermaid_bars(title: str, labels: list[str], values: list[float], y_label: str) -> str:
+    top = max([*values, 0.0])
+    lines = [
+        "```mermaid",
+        "xychart-beta",
+        f'    title "{title}"',
+        f"    x-axis {_mermaid_list(labels)}",
+        f'    y-axis "{y_label}" 0 --> {max(top * 1.1, 0.001):.3f}',
+        f"    bar {_mermaid_list([round(max(v, 0.0), 4) for v in values])}",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+# --- the sections of a comparison ---------------------------------------------------------------
+
+
+def verdict(report: ReportJson) -> list[str]:
+    assert report.baseline is not None
+    label = report.baseline.label
+    if report.verdict == "passed":
+        return [f"## ✅ Quality gate passed: {CANDIDATE} vs {label}"]
+    return [
+        f"## ❌ Quality gate failed: {CANDIDATE} vs {label}",
+        *[f"- {reason}" for reason in report.failures],
+        "",
+    ]
+
+
+def overview(report: ReportJson) -> list[str]:
+    cand, base = report.candidate, report.baseline
+    assert cand is not None and base is not None
+    rows = f" ({cand.rows:,} rows)" if cand.rows is not None else ""
+    return [
+        f"**Model:** `{cand.model_type}` ({base.label}: `{base.model_type}`) · "
+        f"**Data:** `{cand.data_md5 or '?'}`{rows} · "
+        f"**Commit:** `{(cand.commit or 'uncommitted')[:12]}`",
+        "",
+        f"**Baseline:** {base.label} @ `{(base.commit or '?')[:12]}`, {base.how}. Both models "
+        f"are scored on this PR's test split ({report.test_rows:,} rows).",
+        "",
+    ]
+
+
+def metrics(report: ReportJson) -> list[str]:
+    assert report.metrics is not None and report.baseline is not None
+    cand_m, base_m = report.metrics.candidate, report.metrics.baseline
+    rules: dict[str, list[Any]] = {}
+    for r in report.gate:
+        rules.setdefault(r.metric, []).append(r)
+    rows = []
+    for metric in [m for m in METRIC_ORDER if m in cand_m]:
+        new, old = cand_m[metric], base_m.get(metric)
+        delta = "" if old is None else f"{new - old:+.4f}"
+        checks = rules.get(metric, [])
+        rule = "; ".join(r.rule for r in checks) or "-"
+        result = (" ".join("✅" if r.passed else "❌" for r in checks)) or "-"
+        rows.append([metric, fmt(old), fmt(new), delta, rule, result])
+    header = ["metric", report.baseline.label, CANDIDATE, "Δ", "gate rule", "result"]
+    return ["### Metrics", "", *table(header, rows), ""]
+
+
+def params_changed(report: ReportJson) -> list[str]:
+    assert report.baseline is not None
+    label = report.baseline.label
+    out = ["### Params changed", ""]
+    if report.baseline.kind == "champion":
+        return [*out, f"Not compared: the baseline is {label} (registry), not a git revision.", ""]
+    if not report.params_changed:
+        return [*out, f"No params changed versus {label}.", ""]
+    rows = [[c["param"], f"`{fmt(c['old'])}`", f"`{fmt(c['new'])}`"] for c in report.params_changed]
+    return [*out, *table(["param", label, CANDIDATE], rows), ""]
+
+
+def data(report: ReportJson) -> list[str]:
+    assert report.data is not None and report.baseline is not None
+    base, cand, diff = report.baseline, report.candidate, report.data
+    assert cand is not None
+    out = ["### Data", ""]
+    if diff["available"]:
+        r = diff["rows"]
+        same = base.data_md5 == cand.data_md5
+        out.append(
+            f"- Rows: {r['baseline']:,} ({base.label}) → {r['current']:,} ({CANDIDATE}): "
+            f"**+{r['added']:,} added, −{r['removed']:,} removed** "
+            f"(matched by {diff['matched_by']})" + (" · same data version" if same else "")
+        )
+        s = diff["schema"]
+        if s["added_columns"] or s["removed_columns"] or s["changed_types"]:
+            parts = []
+            if s["added_columns"]:
+                parts.append("added " + ", ".join(f"`{c}`" for c in s["added_columns"]))
+            if s["removed_columns"]:
+                parts.append("removed " + ", ".join(f"`{c}`" for c in s["removed_columns"]))
+            parts += [f"`{t['column']}` {t['old']} → {t['new']}" for t in s["changed_types"]]
+            out.append("- Schema: " + "; ".join(parts))
+        else:
+            out.append("- Schema: no changes")
+    else:
+        out.append(f"- Rows: {cand.rows:,} (the baseline's data is not available to compare)")
+    v = report.validation
+    if v is None:
+        out.append(f"- Validation: not run (no {VALIDATION})")
+    else:
+        icon = "✅" if v.success else "❌"
+        evaluated = "?" if v.evaluated is None else v.evaluated
+        failed = "?" if v.failed is None else v.failed
+        out.append(
+            f"- Validation: {icon} {evaluated} expectations evaluated, "
+            f"{failed} failed (suite `{v.suite or '?'}`)"
+        )
+    out.append("")
+    return out
+
+
+def drift(report: ReportJson) -> list[str]:
+    d, base = report.drift, report.baseline
+    if d is None or base is None:
+        return []
+    target = d.target
+    body = table(
+        ["feature", "kind", "PSI", "test p-value", "drifted"],
+        [
+            [
+                f"`{c['feature']}`",
+                c["kind"],
+                f"{c['psi']:.4f}",
+                f"{c.get('ks_pvalue', c.get('chi2_pvalue')):.3g}",
+                "⚠️ " + "; ".join(c["reasons"]) if c["drifted"] else "no",
+            ]
+            for c in d.top
+        ],
+    )
+    body += [
+        "",
+        f"Target rate ({target['column']} = {target['positive_label']!r}): "
+        f"{target['reference_rate']:.3f} → {target['current_rate']:.3f} "
+        f"({target['delta']:+.3f}){' ⚠️ drifted' if target['drifted'] else ''}",
+    ]
+    return details(
+        f"Drift vs {base.label}: {len(d.drifted_columns)} of {d.features} features "
+        f"drifted (top {len(d.top)} by PSI)",
+        body,
+    )
+
+
+def curves(report: ReportJson) -> list[str]:
+    c, m, base = report.curves, report.metrics, report.baseline
+    assert c is not None and m is not None and base is not None
+    label = base.label
+    return [
+        "### Plots",
+        "",
+        f"Lines: first {label}, second {CANDIDATE}.",
+        "",
+        mermaid_curves(
+            f"ROC: {label} AUC {m.baseline['roc_auc']:.3f}, "
+            f"{CANDIDATE} {m.candidate['roc_auc']:.3f}",
+            "False positive rate",
+            "True positive rate",
+            c.grid,
+            [c.roc.baseline, c.roc.candidate],
+        ),
+        "",
+        mermaid_curves(
+            f"Precision-recall: {label} AP {m.baseline['pr_auc']:.3f}, "
+            f"{CANDIDATE} {m.candidate['pr_auc']:.3f}",
+            "Recall",
+            "Precision",
+            c.grid,
+            [c.precision_recall.baseline, c.precision_recall.candidate],
+        ),
+        "",
+    ]
+
+
+def _image(report: ReportJson, name: str, alt: str, image_base: Path) -> str | None:
+    path = report.images.get(name)
+    return None if path is None else f"![{alt}]({os.path.relpath(path, image_base)})"
+
+
+def confusion(report: ReportJson, image_base: Path) -> list[str]:
+    cm, base, cand = report.confusion, report.baseline, report.candidate
+    assert cm is not None and base is not None and cand is not None
+    rows = []
+    for label, counts, threshold in (
+        (base.label, cm.baseline, base.threshold),
+        (CANDIDATE, cm.candidate, cand.threshold),
+    ):
+        (tn, fp), (fn, tp) = counts
+        rows.append([label, f"{threshold:.3f}", str(tn), str(fp), str(fn), str(tp)])
+    body = [*table(["model", "threshold", "TN", "FP", "FN", "TP"], rows), ""]
+    shown = [i for i in (_image(report, n, a, image_base) for n, a in IMAGES.items()) if i]
+    if shown:
+        # Each image a paragraph of its own: CML rewrites the links of a line that holds two.
+        body += [line for image in shown for line in (image, "")]
+    else:
+        body.append(
+            "_Images not published (`report.publish_images: false`); they are in the "
+            "workflow's artifacts._"
+        )
+    return details("Confusion matrices and curve images", body)
+
+
+def importance(report: ReportJson, image_base: Path) -> list[str]:
+    if not report.importance:
+        return []
+    body = [
+        mermaid_bars(
+            f"Permutation importance, {CANDIDATE} (drop in ROC-AUC)",
+            [str(r["feature"]) for r in report.importance],
+            [float(r["importance"]) for r in report.importance],
+            "ROC-AUC decrease",
+        ),
+        "",
+    ]
+    link = _image(report, "importance", "Permutation importance", image_base)
+    if link:
+        body.append(link)
+    return details(f"Feature importance ({CANDIDATE})", body)
+
+
+def links(report: ReportJson, second: str = "Artifacts") -> list[str]:
+    if not report.links:
+        return []
+    return [f"[Workflow run]({report.links['run']}) · [{second}]({report.links['artifacts']})", ""]
+
+
+def comparison(report: ReportJson, image_base: Path) -> str:
+    """The whole markdown of a comparison, section by section."""
+    md = [
+        *verdict(report),
+        *overview(report),
+        *metrics(report),
+        *params_changed(report),
+        *data(report),
+        *drift(report),
+        *curves(report),
+        *confusion(report, image_base),
+        *importance(report, image_base),
+    ]
+    if report.links:
+        md += ["---", *links(report)]
+    markdown = "\n".join(md).rstrip("\n") + "\n"
+    if report.record is not None:  # hidden: what the merge is checked against
+        from mlops.ci.reproduction import record_comment
+
+        markdown = markdown.rstrip("\n") + "\n\n" + record_comment(report.record)
+    return markdown
+
+
+# --- the report of data that failed validation --------------------------------------------------
+
+
+def validation_failed(report: ReportJson) -> str:
+    v = report.validation
+    assert v is not None
+    md = [
+        "## ❌ Quality gate failed: the data did not pass validation",
+        f"**Model:** `{report.model_type}` (not trained) · "
+        f"**Data:** `{(report.data_version or {}).get('md5') or '?'}`"
+        + (f" ({v.rows:,} rows)" if v.rows is not None else "")
+        + f" · **Commit:** `{(report.commit or '?')[:12]}`",
+        "",
+        f"Validation of `{v.data}` against the suite `{v.suite}` failed "
+        f"({v.failed} of {'?' if v.evaluated is None else v.evaluated} "
+        "expectations), so nothing was trained and there is no model to compare with main. "
+        "Fix the data, or the suite if the change is intended, and push again.",
+        "",
+        "### Failed expectations",
+        "",
+        *[f"- {sentence}" for sentence in report.failed_expectations],
+        "",
+        *links(report, "Data Docs"),
+    ]
+    return "\n".join(md)

@@ -1,0 +1,196 @@
+"""``mlops drift``: how far the current data has moved from a reference, per feature.
+
+Numeric features: population stability index (PSI) over the reference's quantile bins and the
+two-sample Kolmogorov-Smirnov test. Categorical features: PSI over the categories and a
+chi-square test of the two category counts. Plus the rate of the positive label. A feature
+drifts when its PSI reaches ``drift.psi_threshold`` or its test's p-value falls below
+``drift.ks_pvalue`` / ``drift.chi2_pvalue``; the target drifts when its rate moves by
+``drift.target_rate_delta`` or more. ``compare`` is the pure function; ``run`` reads the
+reference (a file, or ``data.path`` at a git revision through DVC) and writes
+``reports/drift.json``. With ``drift.fail_on_drift: false`` drift is a warning (exit 0).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from mlops.core.artifacts import DRIFT, TARGET, read_raw, read_raw_stream, write_json
+from mlops.core.errors import ArtifactError, DataError, MlopsError
+
+if TYPE_CHECKING:
+    from mlops.core.config import Params
+
+MISSING = "(missing)"
+EPS = 1e-6  # floor of a bin's share in the PSI, so an empty bin does not give infinity
+
+
+class DriftDetectedError(MlopsError):
+    """Drift above the thresholds while ``drift.fail_on_drift`` is true."""
+
+
+def psi(reference_share: np.ndarray, current_share: np.ndarray) -> float:
+    """Population stability index of two distributions over the same bins."""
+    ref = np.clip(reference_share, EPS, None)
+    cur = np.clip(current_share, EPS, None)
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def _shares(counts: np.ndarray) -> np.ndarray:
+    total = counts.sum()
+    return counts / total if total else counts.astype(float)
+
+
+def numeric_drift(reference: pd.Series, current: pd.Series, bins: int) -> dict[str, Any]:
+    from scipy.stats import ks_2samp
+
+    ref, cur = reference.dropna().to_numpy(float), current.dropna().to_numpy(float)
+    if len(ref) == 0 or len(cur) == 0:
+        raise DataError(f"column {reference.name!r} has no values to compare")
+    edges = np.unique(np.quantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
+    ref_counts = np.bincount(np.searchsorted(edges, ref, side="right"), minlength=len(edges) + 1)
+    cur_counts = np.bincount(np.searchsorted(edges, cur, side="right"), minlength=len(edges) + 1)
+    # missing values are a bin of their own, so a jump in blanks shows up too
+    ref_counts = np.append(ref_counts, reference.isna().sum())
+    cur_counts = np.append(cur_counts, current.isna().sum())
+    test = ks_2samp(ref, cur)
+    return {
+        "kind": "numeric",
+        "psi": psi(_shares(ref_counts), _shares(cur_counts)),
+        "ks_statistic": float(test.statistic),
+        "ks_pvalue": float(test.pvalue),
+        "reference_mean": float(ref.mean()),
+        "current_mean": float(cur.mean()),
+    }
+
+
+def categorical_drift(reference: pd.Series, current: pd.Series) -> dict[str, Any]:
+    from scipy.stats import chi2_contingency
+
+    ref = reference.astype("object").fillna(MISSING).value_counts()
+    cur = current.astype("object").fillna(MISSING).value_counts()
+    categories = sorted(set(ref.index) | set(cur.index), key=str)
+    ref_counts = ref.reindex(categories, fill_value=0).to_numpy()
+    cur_counts = cur.reindex(categories, fill_value=0).to_numpy()
+    if len(categories) > 1:
+        table = np.vstack([ref_counts, cur_counts])
+        stat, pvalue, _, _ = chi2_contingency(table)
+        chi2, p = float(stat), float(pvalue)
+    else:
+        chi2, p = 0.0, 1.0
+    return {
+        "kind": "categorical",
+        "psi": psi(_shares(ref_counts), _shares(cur_counts)),
+        "chi2_statistic": chi2,
+        "chi2_pvalue": p,
+        "new_categories": [str(c) for c in categories if ref.get(c, 0) == 0],
+    }
+
+
+def compare(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """Per-feature drift and the target rate; frames as ``stages.prepare.clean`` returns them."""
+    cfg = params.drift
+    columns: dict[str, dict[str, Any]] = {}
+    for name in params.features.numeric:
+        result = numeric_drift(reference[name], current[name], cfg.bins)
+        reasons = []
+        if result["psi"] >= cfg.psi_threshold:
+            reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
+        if result["ks_pvalue"] < cfg.ks_pvalue:
+            reasons.append(f"KS p-value {result['ks_pvalue']:.2g} < {cfg.ks_pvalue}")
+        columns[name] = {**result, "drifted": bool(reasons), "reasons": reasons}
+    for name in params.features.categorical:
+        result = categorical_drift(reference[name], current[name])
+        reasons = []
+        if result["psi"] >= cfg.psi_threshold:
+            reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
+        if result["chi2_pvalue"] < cfg.chi2_pvalue:
+            reasons.append(f"chi-square p-value {result['chi2_pvalue']:.2g} < {cfg.chi2_pvalue}")
+        columns[name] = {**result, "drifted": bool(reasons), "reasons": reasons}
+    ref_rate, cur_rate = float(reference[TARGET].mean()), float(current[TARGET].mean())
+    target = {
+        "column": params.data.target,
+        "positive_label": params.data.positive_label,
+        "reference_rate": ref_rate,
+        "current_rate": cur_rate,
+        "delta": cur_rate - ref_rate,
+        "drifted": abs(cur_rate - ref_rate) >= cfg.target_rate_delta,
+    }
+    drifted = [name for name, r in columns.items() if r["drifted"]]
+    return {
+        "drift": bool(drifted) or target["drifted"],
+        "drifted_columns": drifted,
+        "target": target,
+        "rows": {"reference": len(reference), "current": len(current)},
+        "thresholds": cfg.model_dump(),
+        "columns": columns,
+    }
+
+
+def read_at_revision(path: Path, rev: str, repo: str = ".") -> pd.DataFrame:
+    """``path`` as it was at git revision ``rev`` (its .dvc file there, data via DVC)."""
+    import dvc.api
+
+    label = f"{path}@{rev}"
+    try:
+        text = dvc.api.read(str(path), repo=repo, rev=rev, mode="r", encoding="utf-8")
+    except Exception as exc:  # DVC raises many types (revision, path, remote); one line each
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ArtifactError(f"{label}: cannot be read through DVC: {first}") from None
+    return read_raw_stream(io.StringIO(text), label)
+
+
+def run(
+    params: Params,
+    reference: Path | None = None,
+    rev: str | None = None,
+    current: Path | None = None,
+    report_path: Path = DRIFT,
+) -> dict[str, Any]:
+    """CLI wrapper: read both data sets, compare, write the drift report, warn or fail."""
+    from mlops.stages.prepare import clean
+
+    if (reference is None) == (rev is None):
+        raise DataError("give exactly one reference: --reference PATH or --rev REVISION")
+    current_path = current or params.data.path
+    if reference is not None:
+        ref_raw, ref_label = read_raw(reference), str(reference)
+    else:
+        assert rev is not None
+        ref_raw, ref_label = read_at_revision(params.data.path, rev), f"{params.data.path}@{rev}"
+    cur_raw = read_raw(current_path)
+    try:
+        ref_frame = clean(ref_raw, params)
+    except DataError as exc:
+        raise DataError(f"reference {ref_label}: {exc}") from None
+    try:
+        cur_frame = clean(cur_raw, params)
+    except DataError as exc:
+        raise DataError(f"current {current_path}: {exc}") from None
+    report: dict[str, Any] = {"reference": ref_label, "current": str(current_path)}
+    report.update(compare(ref_frame, cur_frame, params))
+    write_json(report_path, report)
+
+    target = report["target"]
+    print(
+        f"drift: {current_path} vs {ref_label}: {len(report['drifted_columns'])} of "
+        f"{len(report['columns'])} features drifted; target rate {target['reference_rate']:.3f} "
+        f"-> {target['current_rate']:.3f}"
+    )
+    for name in report["drifted_columns"]:
+        print(f"  - {name}: {'; '.join(report['columns'][name]['reasons'])}")
+    if target["drifted"]:
+        print(f"  - target {target['column']!r}: rate changed by {target['delta']:+.3f}")
+    if report["drift"]:
+        message = (
+            f"drift detected in {', '.join(report['drifted_columns']) or 'no feature'}"
+            f"{' and the target rate' if target['drifted'] else ''}; details in {report_path}"
+        )
+        if params.drift.fail_on_drift:
+            raise DriftDetectedError(message)
+        print(f"drift: warning: {message} (drift.fail_on_drift is false)")
+    return report

@@ -1,0 +1,142 @@
+"""The ``prepare`` stage: read the raw CSV, clean the types, split train/test.
+
+``clean`` and ``split`` are pure functions (DataFrame in, DataFrame out); ``run`` does the I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from mlops.core.artifacts import (
+    PREPARED_DIR,
+    PREPARED_SUMMARY,
+    TARGET,
+    TEST_SPLIT,
+    TRAIN_SPLIT,
+    read_raw,
+    write_json,
+)
+from mlops.core.errors import DataError
+
+if TYPE_CHECKING:
+    from mlops.core.config import Params
+
+
+@dataclass(frozen=True)
+class Split:
+    train: pd.DataFrame
+    test: pd.DataFrame
+
+
+def _numeric(column: pd.Series, name: str) -> pd.Series:
+    stripped = column.str.strip()
+    stripped = stripped.mask(stripped == "")
+    values = pd.to_numeric(stripped, errors="coerce")
+    bad = stripped.notna() & values.isna()
+    if bad.any():
+        samples = ", ".join(repr(v) for v in stripped[bad].unique()[:3])
+        raise DataError(
+            f"column {name!r} is listed in features.numeric but has {int(bad.sum())} "
+            f"non-numeric value(s), e.g. {samples}"
+        )
+    return values.astype("float64")
+
+
+def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """Check the columns against params.yaml and give each its type.
+
+    Numeric features become float64 (blank cells become missing values), categorical ones
+    strings, and the target a 0/1 integer column named ``target``.
+    """
+    data, features = params.data, params.features
+    expected = [data.target, *features.used]
+    if data.id_column:
+        expected.insert(0, data.id_column)
+    missing = [c for c in expected if c not in raw.columns]
+    if missing:
+        raise DataError(
+            f"column {missing[0]!r} is named in params.yaml but missing from {data.path}"
+            + (f" (also missing: {', '.join(map(repr, missing[1:]))})" if missing[1:] else "")
+        )
+    known = set(expected) | set(features.dropped)
+    unknown = [c for c in raw.columns if c not in known]
+    if unknown:
+        raise DataError(
+            f"column {unknown[0]!r} in {data.path} is not listed in features.numeric, "
+            "features.categorical or features.dropped; list it (or drop it) in params.yaml"
+        )
+
+    target = raw[data.target].str.strip()
+    if target.isna().any():
+        raise DataError(
+            f"column {data.target!r} (data.target) has {int(target.isna().sum())} missing value(s)"
+        )
+    labels = sorted(target.unique())
+    if data.positive_label not in labels:
+        raise DataError(
+            f"data.positive_label: {data.positive_label!r} does not occur in column "
+            f"{data.target!r}; found labels {labels}"
+        )
+    if len(labels) != 2:
+        raise DataError(
+            f"column {data.target!r} (data.target) must have exactly 2 labels, found {labels}"
+        )
+
+    out = pd.DataFrame(index=raw.index)
+    if data.id_column:
+        ids = raw[data.id_column]
+        if ids.duplicated().any():
+            dup = ids[ids.duplicated()].iloc[0]
+            raise DataError(f"column {data.id_column!r} (data.id_column) has duplicate id {dup!r}")
+        out[data.id_column] = ids.astype("string")
+    for name in features.numeric:
+        out[name] = _numeric(raw[name], name)
+    for name in features.categorical:
+        out[name] = raw[name].str.strip().astype("string")
+    out[TARGET] = (target == data.positive_label).astype("int64")
+    return out.reset_index(drop=True)
+
+
+def split(frame: pd.DataFrame, params: Params) -> Split:
+    """Stratified, seeded train/test split (same input and params give the same split)."""
+    from sklearn.model_selection import train_test_split
+
+    counts = frame[TARGET].value_counts()
+    if counts.min() < 2:
+        raise DataError(
+            f"column {params.data.target!r} (data.target) has too few rows of one class to "
+            f"stratify: {counts.to_dict()}"
+        )
+    train, test = train_test_split(
+        frame,
+        test_size=params.data.test_size,
+        random_state=params.data.seed,
+        stratify=frame[TARGET],
+    )
+    return Split(train=train.reset_index(drop=True), test=test.reset_index(drop=True))
+
+
+def run(params: Params, out_dir: Path = PREPARED_DIR) -> Split:
+    """CLI wrapper: raw CSV -> the train and test splits and their summary (core.artifacts)."""
+    frame = clean(read_raw(params.data.path), params)
+    result = split(frame, params)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result.train.to_parquet(out_dir / TRAIN_SPLIT.name, index=False)
+    result.test.to_parquet(out_dir / TEST_SPLIT.name, index=False)
+    summary = {
+        "rows": len(frame),
+        "train_rows": len(result.train),
+        "test_rows": len(result.test),
+        "positive_rate": round(float(frame[TARGET].mean()), 6),
+        "missing_values": {k: int(v) for k, v in frame.isna().sum().items() if v},
+    }
+    write_json(out_dir / PREPARED_SUMMARY.name, summary)
+    print(
+        f"prepare: {summary['rows']} rows -> train {summary['train_rows']}, "
+        f"test {summary['test_rows']} (positive rate {summary['positive_rate']:.3f})"
+    )
+    return result

@@ -1,0 +1,468 @@
+"""The ``validate`` stage: check the raw data against the expectation suite with Great Expectations.
+
+The raw CSV is read by ``core.artifacts.read_raw`` (every column as text; every way a file
+can be unreadable is a one-line :class:`DataError`). ``Validator`` builds a Great
+Expectations 1.x checkpoint from the suite once and validates any number of frames; ``run``
+is the CLI wrapper that writes the validation report and the Data Docs site, prints each
+failed expectation in plain words and fails the stage (so ``dvc repro`` runs nothing
+downstream).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from mlops.core.artifacts import DATA_DOCS, VALIDATION, read_raw
+from mlops.core.errors import DataError
+from mlops.stages.suite import Suite
+
+if TYPE_CHECKING:
+    from mlops.core.config import Params
+
+NUMERIC_TYPES = ["int64", "float64", "Int64", "Float64"]
+
+
+class ValidationError(DataError):
+    """The data was read but does not meet the expectation suite."""
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def typed_frame(raw: pd.DataFrame, suite: Suite) -> pd.DataFrame:
+    """The frame Great Expectations sees: text, except numeric columns that parse as numbers.
+
+    A numeric column with any non-number in it stays text, so the type expectation fails and
+    reports the offending values instead of the values being silently coerced to missing.
+    """
+    frame = raw.copy()
+    for column in raw.columns:
+        text = raw[column].str.strip()
+        frame[column] = text.mask(text == "")
+    for column in suite.of_kind("numeric"):
+        if column in frame.columns:
+            values = pd.to_numeric(frame[column], errors="coerce")
+            if not (frame[column].notna() & values.isna()).any():
+                frame[column] = values
+    return frame
+
+
+# --- the suite as Great Expectations expectations --------------------------------------------
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def expectations(suite: Suite) -> list[Any]:
+    """Great Expectations expectations for the suite; each carries plain-words ``meta``."""
+    import great_expectations as gx
+
+    ex = gx.expectations
+    out: list[Any] = []
+
+    def add(expectation: Any, column: str | None, kind: str, expected: str) -> None:
+        expectation.meta = {"column": column, "kind": kind, "expected": expected}
+        out.append(expectation)
+
+    names = list(suite.columns)
+    add(
+        ex.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True),
+        None,
+        "columns",
+        f"exactly the {len(names)} columns of the suite (any order)",
+    )
+    rows = suite.rows
+    bound = f"between {rows.min} and {rows.max}" if rows.max else f"at least {rows.min}"
+    add(
+        ex.ExpectTableRowCountToBeBetween(min_value=rows.min, max_value=rows.max),
+        None,
+        "row_count",
+        f"{bound} rows",
+    )
+    for name, spec in suite.columns.items():
+        if spec.kind in ("id", "target") or spec.max_null_fraction < 1:
+            limit = spec.max_null_fraction
+            add(
+                ex.ExpectColumnValuesToNotBeNull(column=name, mostly=1 - limit),
+                name,
+                "nulls",
+                "no missing values" if limit == 0 else f"at most {limit:.1%} missing values",
+            )
+        if spec.kind == "id":
+            add(ex.ExpectColumnValuesToBeUnique(column=name), name, "unique", "unique values")
+        elif spec.kind == "numeric":
+            add(
+                ex.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES),
+                name,
+                "type",
+                "numbers only",
+            )
+            if spec.min is not None or spec.max is not None:
+                lo = "-inf" if spec.min is None else _fmt(spec.min)
+                hi = "inf" if spec.max is None else _fmt(spec.max)
+                add(
+                    ex.ExpectColumnValuesToBeBetween(
+                        column=name, min_value=spec.min, max_value=spec.max
+                    ),
+                    name,
+                    "range",
+                    f"values between {lo} and {hi}",
+                )
+        elif spec.kind in ("categorical", "target"):
+            values = list(spec.values or [])
+            add(
+                ex.ExpectColumnValuesToBeInSet(column=name, value_set=values),
+                name,
+                "labels" if spec.kind == "target" else "categories",
+                f"values from {values}",
+            )
+            if spec.kind == "target":
+                add(
+                    ex.ExpectColumnDistinctValuesToContainSet(column=name, value_set=values),
+                    name,
+                    "classes",
+                    f"every label of {values} present",
+                )
+    return out
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One expectation's result, in the shape of reports/validation.json."""
+
+    column: str | None
+    kind: str
+    expectation: str
+    expected: str
+    success: bool
+    observed: Any = None
+    unexpected_count: int | None = None
+    samples: list[Any] = field(default_factory=list)
+    note: str | None = None
+
+    @property
+    def skipped(self) -> bool:
+        """Could not be evaluated because another expectation failed (e.g. a missing column)."""
+        return (self.note or "").startswith("not evaluated")
+
+    def sentence(self) -> str:
+        where = f"column {self.column!r}" if self.column else "table"
+        found = self.note or _found(self)
+        return f"{where}: expected {self.expected}; found {found}"
+
+
+def _found(o: Outcome) -> str:
+    if o.kind == "columns":
+        return str(o.observed)
+    if o.kind == "row_count":
+        return f"{o.observed} rows"
+    if o.kind == "classes":
+        return f"labels {o.observed}"
+    if o.kind == "type":
+        return f"text that is not a number, e.g. {', '.join(repr(s) for s in o.samples)}"
+    count = o.unexpected_count or 0
+    what = {
+        "nulls": "missing value(s)",
+        "unique": "duplicated value(s)",
+        "range": "value(s) out of range",
+        "categories": "value(s) not in the list",
+        "labels": "value(s) not in the list",
+    }.get(o.kind, "unexpected value(s)")
+    text = f"{count} {what}"
+    if o.observed is not None and o.kind == "nulls":
+        text += f" ({o.observed:.2%} of rows)"
+    samples = list(
+        dict.fromkeys(int(s) if isinstance(s, float) and s.is_integer() else s for s in o.samples)
+    )
+    samples = [s for s in samples if s is not None and not _isnan(s)]
+    if samples:
+        text += ", e.g. " + ", ".join(repr(s) for s in samples)
+    return text
+
+
+def _isnan(value: Any) -> bool:
+    return isinstance(value, float) and value != value
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        value = value.item()
+    if _isnan(value):
+        return None
+    return value
+
+
+@dataclass
+class Report:
+    success: bool
+    outcomes: list[Outcome]
+    rows: int
+    columns: int
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.success and not o.skipped]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "success": self.success,
+            "rows": self.rows,
+            "columns": self.columns,
+            "evaluated": len(self.outcomes),
+            "failed": len([o for o in self.outcomes if not o.success]),
+            "expectations": [
+                _jsonable(
+                    {
+                        "column": o.column,
+                        "kind": o.kind,
+                        "expectation": o.expectation,
+                        "expected": o.expected,
+                        "success": o.success,
+                        "observed": o.observed,
+                        "unexpected_count": o.unexpected_count,
+                        "sample_values": o.samples,
+                        **({"note": o.note} if o.note else {}),
+                    }
+                )
+                for o in self.outcomes
+            ],
+        }
+
+
+class Validator:
+    """A Great Expectations checkpoint for one suite, built once, run on any number of frames."""
+
+    def __init__(self, suite: Suite, docs_dir: Path | None = None, samples: int = 5) -> None:
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.suite = suite
+        self.samples = samples
+        self.docs_dir = docs_dir
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        actions: list[Any] = []
+        if docs_dir is not None:
+            context.add_data_docs_site(
+                "mlops",
+                {
+                    "class_name": "SiteBuilder",
+                    "store_backend": {
+                        "class_name": "TupleFilesystemStoreBackend",
+                        "base_directory": str(docs_dir.resolve()),
+                    },
+                    "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+                },
+            )
+            actions.append(
+                gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["mlops"])
+            )
+        batch = (
+            context.data_sources.add_pandas("raw")
+            .add_dataframe_asset(suite.name)
+            .add_batch_definition_whole_dataframe("all_rows")
+        )
+        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
+        for expectation in expectations(suite):
+            gx_suite.add_expectation(expectation)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{suite.name}-raw", data=batch, suite=gx_suite)
+        )
+        self.checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{suite.name}-checkpoint",
+                validation_definitions=[definition],
+                actions=actions,
+                result_format={"result_format": "SUMMARY", "partial_unexpected_count": samples},
+            )
+        )
+
+    def validate(self, raw: pd.DataFrame) -> Report:
+        """Validate a frame read as text (``core.artifacts.read_raw``)."""
+        frame = typed_frame(raw, self.suite)
+        if self.docs_dir is not None:
+            shutil.rmtree(self.docs_dir, ignore_errors=True)
+        result = self.checkpoint.run(batch_parameters={"dataframe": frame})
+        (run_result,) = result.run_results.values()
+        outcomes = [self._outcome(r.to_json_dict(), frame) for r in run_result.results]
+        order = {kind: i for i, kind in enumerate(["columns", "row_count"])}
+        names = list(self.suite.columns)
+        outcomes.sort(
+            key=lambda o: (
+                order.get(o.kind, 2),
+                names.index(o.column) if o.column in names else -1,
+            )
+        )
+        return Report(
+            success=bool(result.success),
+            outcomes=outcomes,
+            rows=len(frame),
+            columns=len(frame.columns),
+        )
+
+    def _outcome(self, result: dict[str, Any], frame: pd.DataFrame) -> Outcome:
+        config = result["expectation_config"]
+        meta = config.get("meta") or {}
+        details = result.get("result") or {}
+        column = meta.get("column")
+        outcome = Outcome(
+            column=column,
+            kind=meta.get("kind", config["type"]),
+            expectation=config["type"],
+            expected=meta.get("expected", config["type"]),
+            success=bool(result["success"]),
+            observed=details.get("observed_value"),
+            unexpected_count=details.get("unexpected_count"),
+            samples=list(details.get("partial_unexpected_list") or [])[: self.samples],
+        )
+        if outcome.success:
+            return outcome
+        if column is not None and column not in frame.columns:
+            outcome.note = "not evaluated: the column is missing"
+        elif outcome.kind == "type":
+            values = frame[column]
+            bad = values[values.notna() & pd.to_numeric(values, errors="coerce").isna()]
+            outcome.unexpected_count = len(bad)
+            outcome.samples = bad.unique()[: self.samples].tolist()
+        elif outcome.kind == "range" and not pd.api.types.is_numeric_dtype(frame[column]):
+            outcome.note = "not evaluated: the column is not numeric"
+        elif outcome.kind == "columns":
+            expected = list(self.suite.columns)
+            missing = [c for c in expected if c not in frame.columns]
+            extra = [c for c in frame.columns if c not in expected]
+            parts = []
+            if missing:
+                parts.append(f"missing {missing}")
+            if extra:
+                parts.append(f"unexpected {extra}")
+            outcome.observed = {"missing": missing, "unexpected": extra}
+            outcome.note = "; ".join(parts) or "a different set of columns"
+        elif outcome.kind == "classes":
+            outcome.observed = sorted(frame[column].dropna().unique().tolist())
+        elif outcome.kind == "nulls":
+            outcome.observed = float(frame[column].isna().mean())
+        if outcome.note is None and details == {} and outcome.kind not in ("type", "classes"):
+            outcome.note = "not evaluated: " + _exception(result)
+        return outcome
+
+
+def _exception(result: dict[str, Any]) -> str:
+    info = result.get("exception_info") or {}
+    messages = [
+        v.get("exception_message")
+        for v in (info.values() if isinstance(info, dict) else [])
+        if isinstance(v, dict) and v.get("exception_message")
+    ]
+    if isinstance(info, dict) and info.get("exception_message"):
+        messages.append(info["exception_message"])
+    return str(messages[0]).splitlines()[0] if messages else "Great Expectations raised an error"
+
+
+# --- CLI wrapper -----------------------------------------------------------------------------
+
+
+def failure_sentences(payload: dict[str, Any]) -> list[str]:
+    """The failures of a reports/validation.json in plain words (as ``mlops validate`` prints)."""
+    if payload.get("error"):
+        return [str(payload["error"])]
+    outcomes = [
+        Outcome(
+            column=e.get("column"),
+            kind=str(e.get("kind")),
+            expectation=str(e.get("expectation")),
+            expected=str(e.get("expected")),
+            success=bool(e.get("success")),
+            observed=e.get("observed"),
+            unexpected_count=e.get("unexpected_count"),
+            samples=list(e.get("sample_values") or []),
+            note=e.get("note"),
+        )
+        for e in payload.get("expectations", [])
+    ]
+    return [o.sentence() for o in outcomes if not o.success and not o.skipped]
+
+
+def write_report(payload: dict[str, Any], path: Path = VALIDATION) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def run(
+    params: Params,
+    data_path: Path | None = None,
+    report_path: Path = VALIDATION,
+    docs_dir: Path | None = DATA_DOCS,
+) -> Report:
+    """Validate the raw data; write the report and Data Docs; raise when anything failed."""
+    from mlops.stages.suite import load_suite
+
+    suite_path = params.validation.suite
+    path = data_path or params.data.path
+    suite = load_suite(suite_path)
+    base = {"data": str(path), "suite": str(suite_path)}
+    try:
+        raw = read_raw(path)
+    except DataError as exc:
+        if docs_dir is not None:
+            shutil.rmtree(docs_dir, ignore_errors=True)
+        write_report({"success": False, **base, "error": str(exc), "expectations": []}, report_path)
+        raise
+    report = Validator(suite, docs_dir=docs_dir, samples=params.validation.sample_values).validate(
+        raw
+    )
+    write_report({**report.to_dict(), **base}, report_path)
+    total = len(report.outcomes)
+    if report.success:
+        print(f"validate: {path}: all {total} expectations met ({report.rows} rows)")
+        return report
+    failures = report.failures
+    print(f"validate: {path}: {len(failures)} of {total} expectations failed:")
+    for outcome in failures:
+        print(f"  - {outcome.sentence()}")
+    first = failures[0].sentence() if failures else "see the report"
+    raise ValidationError(
+        f"{path} failed validation ({len(failures)} of {total} expectations): {first}"
+        f"{' (and more, listed above)' if len(failures) > 1 else ''}; details in {report_path}"
+    )
+
+
+def init(params: Params, reference: Path | None, output: Path | None, force: bool) -> Path:
+    """``mlops validate --init``: profile a reference file and write a starting suite."""
+    from mlops.stages.suite import dump_suite, profile
+
+    source = reference or params.data.path
+    target = output or params.validation.suite
+    if target.exists() and not force:
+        raise DataError(f"{target} already exists; pass --force to overwrite it")
+    raw = read_raw(source)
+    doc = profile(
+        raw,
+        name=target.stem,
+        target=params.data.target if params.data.target in raw.columns else None,
+        id_column=params.data.id_column if params.data.id_column in raw.columns else None,
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(dump_suite(doc, str(source)), encoding="utf-8")
+    print(
+        f"validate --init: wrote {target} ({len(doc['columns'])} columns, "
+        f"{len(raw)} reference rows); review it and commit it"
+    )
+    return target

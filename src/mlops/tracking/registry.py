@@ -1,0 +1,332 @@
+"""The MLflow model registry: register, promote and roll back, with aliases only.
+
+* ``register`` adds the pipeline's model (the DVC output ``models/model.joblib``, checked against
+  ``dvc.lock``) as a new version of ``mlflow.registered_model``, tagged with its provenance, and
+  points alias ``challenger`` at it. Registering the same git commit and model hash again returns
+  the existing version.
+* ``promote`` moves alias ``champion`` to the challenger when it passes the gate's minimums and
+  is not worse than the current champion on the gate's metrics (beyond ``gate.max_regression``);
+  the version it replaced is recorded in the tag ``previous_champion``.
+* ``rollback`` moves ``champion`` back to the previous champion, or to ``--to VERSION``.
+
+Stages are never used (deprecated in MLflow). The tracking/registry URI is the one
+``mlops.tracking.runs`` resolves; credentials come from MLflow's standard environment variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops.core.artifacts import (
+    DVC_LOCK,
+    METRICS,
+    MODEL,
+    VALIDATION,
+    feature_frame,
+    file_md5,
+    git_commit,
+    locked_md5,
+    read_metrics,
+    read_prepared,
+)
+from mlops.core.errors import ArtifactError, MlopsError
+from mlops.tracking import provenance
+
+if TYPE_CHECKING:
+    from mlops.core.config import Params
+
+CHALLENGER = "challenger"
+CHAMPION = "champion"
+
+
+class RegistryError(MlopsError):
+    """The registry refused an operation (nothing was changed)."""
+
+
+@dataclass
+class Candidate:
+    """Everything registered with a model version."""
+
+    model_path: Path
+    model_md5: str
+    git_commit: str
+    data_md5: str
+    params_hash: str
+    metrics: dict[str, float]
+    validation: str
+    model_type: str
+
+    def tags(self) -> dict[str, str]:
+        tags = {
+            "git_commit": self.git_commit,
+            "model_md5": self.model_md5,
+            "data_md5": self.data_md5,
+            "params_hash": self.params_hash,
+            "validation": self.validation,
+            "model_type": self.model_type,
+        }
+        tags.update({f"metric.{k}": repr(float(v)) for k, v in self.metrics.items()})
+        return tags
+
+
+@dataclass
+class RegistryResult:
+    action: str
+    model: str
+    version: str
+    aliases: list[str] = field(default_factory=list)
+    detail: str = ""
+    previous: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def params_hash(params: Params) -> str:
+    canonical = json.dumps(params.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def collect_candidate(
+    params: Params,
+    *,
+    model_path: Path = MODEL,
+    metrics_path: Path = METRICS,
+    validation_path: Path = VALIDATION,
+    lock: Path = DVC_LOCK,
+    commit: str | None = None,
+) -> Candidate:
+    """Read the pipeline's outputs and check they are the ones dvc.lock records."""
+    if not model_path.exists():
+        raise ArtifactError(f"{model_path} does not exist; run `dvc repro` (or `dvc pull`) first")
+    flat = read_metrics(metrics_path)
+    md5 = file_md5(model_path)
+    locked = locked_md5(model_path, lock)
+    if locked is None:
+        raise ArtifactError(f"{lock} records no output {model_path}; run `dvc repro` first")
+    if locked != md5:
+        raise RegistryError(
+            f"{model_path} (md5 {md5}) is not the model {lock} records (md5 {locked}); "
+            "run `dvc repro` (or `dvc checkout`) so the registered model is the pipeline's"
+        )
+    validation = "not run"
+    if validation_path.exists():
+        report = json.loads(validation_path.read_text(encoding="utf-8"))
+        if not report.get("success"):
+            raise RegistryError(
+                f"{validation_path} says the data failed validation; a model trained on it "
+                "is not registered"
+            )
+        validation = "passed"
+    commit = commit or git_commit()
+    if not commit:
+        raise RegistryError("no git commit found: register from a git checkout of the repository")
+    return Candidate(
+        model_path=model_path,
+        model_md5=md5,
+        git_commit=commit,
+        data_md5=str(provenance.data_version().get("md5")),
+        params_hash=params_hash(params),
+        metrics=flat,
+        validation=validation,
+        model_type=params.model_type,
+    )
+
+
+def client(params: Params) -> Any:
+    from mlops.tracking.runs import configure_mlflow
+
+    mlflow = configure_mlflow(params)
+    return mlflow.MlflowClient()
+
+
+def _ensure_registered_model(mlclient: Any, name: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        mlclient.get_registered_model(name)
+    except MlflowException:
+        try:
+            mlclient.create_registered_model(
+                name, description="Churn classifier registered by `mlops register`."
+            )
+        except MlflowException as exc:  # created concurrently by another registration
+            if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(
+                exc
+            ):
+                raise
+
+
+def find_version(mlclient: Any, name: str, commit: str, model_md5: str) -> Any | None:
+    found = mlclient.search_model_versions(
+        f"name = '{name}' and tags.git_commit = '{commit}' and tags.model_md5 = '{model_md5}'"
+    )
+    if not found:
+        return None
+    return min(found, key=lambda v: int(v.version))
+
+
+def _aliases(mlclient: Any, name: str, version: str) -> list[str]:
+    return sorted(mlclient.get_model_version(name, version).aliases or [])
+
+
+def register(params: Params, candidate: Candidate) -> RegistryResult:
+    """Register ``candidate`` (idempotent by git commit + model md5) and alias it challenger."""
+    mlclient = client(params)
+    name = params.mlflow.registered_model
+    _ensure_registered_model(mlclient, name)
+    existing = find_version(mlclient, name, candidate.git_commit, candidate.model_md5)
+    if existing is not None:
+        return RegistryResult(
+            action="exists",
+            model=name,
+            version=str(existing.version),
+            aliases=_aliases(mlclient, name, existing.version),
+            detail=f"commit {candidate.git_commit[:12]} is already version {existing.version}",
+        )
+    version = _log_and_register(params, candidate)
+    mlclient.set_registered_model_alias(name, CHALLENGER, version)
+    return RegistryResult(
+        action="registered",
+        model=name,
+        version=version,
+        aliases=_aliases(mlclient, name, version),
+        detail=f"commit {candidate.git_commit[:12]}, model md5 {candidate.model_md5}",
+    )
+
+
+def _log_and_register(params: Params, candidate: Candidate) -> str:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from mlops.tracking import pyfunc
+
+    mlflow.set_experiment(params.mlflow.experiment)
+    example = feature_frame(read_prepared("test"), params).head(5)
+    import joblib
+
+    model = joblib.load(candidate.model_path)
+    proba = model.predict_proba(example)[:, 1]
+    import pandas as pd
+
+    output = pd.DataFrame({"churn_probability": proba, "label": (proba >= 0.5).astype("int64")})
+    tags = candidate.tags()
+    import warnings
+
+    with (
+        warnings.catch_warnings(),
+        mlflow.start_run(run_name=f"register-{candidate.git_commit[:8]}"),
+    ):
+        # MLflow's advice about type hints and integer columns does not apply to this wrapper.
+        warnings.simplefilter("ignore", UserWarning)
+        mlflow.set_tags(tags)
+        mlflow.log_metrics(candidate.metrics)
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=Path(pyfunc.__file__),
+            artifacts={pyfunc.ARTIFACT_KEY: str(candidate.model_path)},
+            signature=infer_signature(example, output),
+            input_example=example,
+        )
+    registered = mlflow.register_model(info.model_uri, params.mlflow.registered_model, tags=tags)
+    return str(registered.version)
+
+
+def _metric(version: Any, name: str) -> float | None:
+    value = (version.tags or {}).get(f"metric.{name}")
+    return None if value is None else float(value)
+
+
+def _gate_failures(params: Params, challenger: Any, champion: Any | None) -> list[str]:
+    from mlops.report import gate
+
+    metrics = set(params.gate.minimums) | set(params.gate.max_regression)
+    results = gate.evaluate(
+        params.gate,
+        {m: _metric(challenger, m) for m in metrics},
+        None if champion is None else {m: _metric(champion, m) for m in metrics},
+        candidate_label=f"version {challenger.version}",
+        baseline_label="champion" if champion is None else f"champion v{champion.version}",
+    )
+    return gate.failures(results)
+
+
+def _by_alias(mlclient: Any, name: str, alias: str) -> Any | None:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlclient.get_model_version_by_alias(name, alias)
+    except MlflowException:
+        return None
+
+
+def promote(params: Params) -> RegistryResult:
+    """Move ``champion`` to the challenger if it passes the gate and is not worse."""
+    mlclient = client(params)
+    name = params.mlflow.registered_model
+    challenger = _by_alias(mlclient, name, CHALLENGER)
+    if challenger is None:
+        raise RegistryError(f"model {name!r} has no {CHALLENGER!r} version; run `mlops register`")
+    champion = _by_alias(mlclient, name, CHAMPION)
+    if champion is not None and champion.version == challenger.version:
+        return RegistryResult(
+            action="unchanged",
+            model=name,
+            version=str(challenger.version),
+            aliases=_aliases(mlclient, name, challenger.version),
+            detail=f"version {challenger.version} is already the champion",
+        )
+    failures = _gate_failures(params, challenger, champion)
+    if failures:
+        raise RegistryError(f"version {challenger.version} not promoted: " + "; ".join(failures))
+    previous = None if champion is None else str(champion.version)
+    if previous is not None:
+        mlclient.set_model_version_tag(name, challenger.version, "previous_champion", previous)
+    mlclient.set_registered_model_alias(name, CHAMPION, challenger.version)
+    return RegistryResult(
+        action="promoted",
+        model=name,
+        version=str(challenger.version),
+        aliases=_aliases(mlclient, name, challenger.version),
+        previous=previous,
+        detail=f"champion: v{previous or '-'} -> v{challenger.version}",
+    )
+
+
+def rollback(params: Params, to: str | None = None) -> RegistryResult:
+    """Move ``champion`` back to the previous champion (or to version ``to``)."""
+    from mlflow.exceptions import MlflowException
+
+    mlclient = client(params)
+    name = params.mlflow.registered_model
+    champion = _by_alias(mlclient, name, CHAMPION)
+    if to is None:
+        if champion is None:
+            raise RegistryError(f"model {name!r} has no {CHAMPION!r} version to roll back")
+        to = (champion.tags or {}).get("previous_champion")
+        if not to:
+            raise RegistryError(
+                f"champion v{champion.version} has no previous champion; "
+                "name the version with --to VERSION"
+            )
+    try:
+        target = mlclient.get_model_version(name, str(to))
+    except MlflowException:
+        raise RegistryError(f"model {name!r} has no version {to!r}") from None
+    if champion is not None and str(champion.version) == str(target.version):
+        raise RegistryError(f"version {target.version} is already the champion")
+    mlclient.set_registered_model_alias(name, CHAMPION, target.version)
+    if champion is not None:
+        mlclient.set_model_version_tag(name, target.version, "rolled_back_from", champion.version)
+    return RegistryResult(
+        action="rolled back",
+        model=name,
+        version=str(target.version),
+        aliases=_aliases(mlclient, name, target.version),
+        previous=None if champion is None else str(champion.version),
+        detail=f"champion: v{champion.version if champion else '-'} -> v{target.version}",
+    )

@@ -1,0 +1,170 @@
+"""The workflows' decisions as CLI commands (src/mlops/ci.py): changed paths, upstream results,
+the GPU health check, the container smoke test and the job summary."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from mlops.ci import workflow as ci
+from mlops.cli import main
+from mlops.core.errors import MlopsError
+
+from ..conftest import GIT, run
+
+
+def git_repo(path: Path) -> Path:
+    path.mkdir()
+    run(["git", "init", "-q", "-b", "main"], path)
+    (path / "README.md").write_text("x\n")
+    run(["git", "add", "-A"], path)
+    run([*GIT, "commit", "-q", "-m", "base"], path)
+    return path
+
+
+def test_matching_paths():
+    files = ["README.md", "params.yaml", "src/mlops/train.py", "docs/x.md", "uv.lock", "data.dvc"]
+    assert ci.matching(files) == ["params.yaml", "src/mlops/train.py", "uv.lock", "data.dvc"]
+    assert ci.matching(["README.md", ".github/workflows/pr.yml"]) == []
+
+
+def test_changed_against_the_merge_base(tmp_path, monkeypatch, capsys):
+    repo = git_repo(tmp_path / "r")
+    base = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    run(["git", "checkout", "-q", "-b", "feature"], repo)
+    (repo / "README.md").write_text("y\n")
+    run([*GIT, "commit", "-q", "-am", "docs"], repo)
+    monkeypatch.chdir(repo)
+    out = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    assert main(["changed", "--base", base]) == 0
+    assert out.read_text() == "pipeline=false\n"
+    (repo / "params.yaml").write_text("a: 1\n")
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", "params"], repo)
+    assert main(["changed", "--base", base]) == 0
+    assert out.read_text().splitlines()[-1] == "pipeline=true"
+    assert "params.yaml" in capsys.readouterr().out
+
+
+def test_changed_with_an_unknown_base_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    repo = git_repo(tmp_path / "r")
+    monkeypatch.chdir(repo)
+    assert main(["changed", "--base", "0" * 40]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("mlops changed: error: --base 0000") and "\n" not in err
+
+
+@pytest.mark.parametrize(
+    ("needs", "code"),
+    [
+        ({"changes": {"result": "success"}, "train": {"result": "skipped"}}, 0),
+        ({"changes": {"result": "success"}, "train": {"result": "success"}}, 0),
+        ({"changes": {"result": "success"}, "train": {"result": "failure"}}, 1),
+        ({"train": {"result": "cancelled"}}, 1),
+    ],
+)
+def test_needs(needs, code, capsys):
+    assert main(["needs", "--needs", json.dumps(needs)]) == code
+    if code:
+        assert "train (" in capsys.readouterr().err
+
+
+def test_needs_rejects_non_json():
+    with pytest.raises(MlopsError, match="--needs: not JSON"):
+        ci.parse_needs("{oops")
+
+
+def test_gpu_check_without_nvidia_smi(monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert main(["gpu-check"]) == 1
+    assert "nvidia-smi not found" in capsys.readouterr().err
+
+
+class _Service(BaseHTTPRequestHandler):
+    answer: ClassVar[Any] = [{"churn_probability": 0.3, "label": 0, "model_version": "1"}]
+    seen: ClassVar[list[Any]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def _send(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._send(200 if self.path == "/readyz" else 404, {})
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.seen.append(json.loads(self.rfile.read(length)))
+        self._send(200, self.answer)
+
+
+@pytest.fixture
+def service() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Service)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_smoke_test_posts_the_record(service, tmp_path, capsys):
+    record = tmp_path / "record.json"
+    record.write_text(json.dumps({"tenure": 3}))
+    _Service.seen.clear()
+    assert main(["smoke-test", "--url", service, "--record", str(record)]) == 0
+    assert _Service.seen == [{"records": [{"tenure": 3}]}]
+    assert json.loads(capsys.readouterr().out)["churn_probability"] == 0.3
+
+
+def test_smoke_test_rejects_a_bad_answer(service, monkeypatch):
+    monkeypatch.setattr(_Service, "answer", [{"churn_probability": 7}])
+    with pytest.raises(MlopsError, match="not in"):
+        ci.smoke_test(service, {"tenure": 3}, wait=5)
+    monkeypatch.setattr(_Service, "answer", {"detail": "x"})
+    with pytest.raises(MlopsError, match="unexpected answer"):
+        ci.smoke_test(service, {"tenure": 3}, wait=5)
+
+
+def test_smoke_test_gives_up_when_nothing_listens():
+    with pytest.raises(MlopsError, match="not ready after"):
+        ci.smoke_test("http://127.0.0.1:9", {}, wait=1)
+
+
+def test_summary_names_the_local_store(tmp_path, monkeypatch):
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    ci.write_summary(ci.registry_summary("registered: m v1", "sqlite:///mlflow.db"))
+    ci.write_summary(ci.registry_summary("promoted: m v1", "https://mlflow.example.invalid"))
+    text = summary.read_text()
+    assert text.count("**Model registry**") == 2
+    assert text.count("MLFLOW_TRACKING_URI") == 1  # only the local store gets the hint
+
+
+def test_no_comment_says_why_in_an_annotation_and_the_summary(tmp_path, monkeypatch, capsys):
+    summary = tmp_path / "summary.md"
+    summary.write_text("## ✅ Quality gate passed: this PR vs main\n\n")  # what report wrote
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    assert main(["no-comment", "--reason", "setting up CML failed"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("::warning title=No PR comment::No report comment was posted on the PR:")
+    assert "setting up CML failed" in out
+    text = summary.read_text()
+    assert text.startswith("## ✅ Quality gate passed")  # the report stays first
+    assert "**No PR comment**: No report comment was posted on the PR: setting up CML failed." in (
+        text
+    )
