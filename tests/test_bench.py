@@ -4,6 +4,7 @@ bounded and counts errors, and RESULTS.md sections are replaced in place. No tim
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import subprocess
 import sys
@@ -34,19 +35,39 @@ def bench(*args: str, timeout: float = 900) -> str:
     return proc.stdout
 
 
+SECONDS = re.compile(r"^\**\d[\d,]*(\.\d+)? s\**$")  # "0.08 s", "**218.4 s**"
+MEGABYTES = re.compile(r"^\d[\d,]* MB$")
+
+
+def row(out: str, label: str) -> list[str]:
+    """The cells of the markdown table row whose first cell starts with ``label``."""
+    rows = [line for line in out.splitlines() if line.startswith(f"| {label}")]
+    assert len(rows) == 1, f"{label!r}: {len(rows)} rows in\n{out}"
+    return [cell.strip() for cell in rows[0].strip("|").split("|")]
+
+
 @pytest.mark.slow
 def test_startup_quick_runs_every_stage():
     out = bench("bench/startup.py", "--quick")
     assert "Target `mlops --help` <= 0.5 s" in out
+    _, wall, cpu, runs, _ = row(out, "`mlops --help`")
+    assert SECONDS.match(wall) and SECONDS.match(cpu) and int(runs) >= 1
     for stage in ("validate", "prepare", "train", "evaluate"):
-        assert f"| `mlops {stage}" in out
+        _, wall, cpu, runs, peak = row(out, f"`mlops {stage}")[:5]
+        assert SECONDS.match(wall) and SECONDS.match(cpu), (stage, wall, cpu)
+        assert int(runs) >= 1 and MEGABYTES.match(peak), (stage, runs, peak)
 
 
 @pytest.mark.slow
 def test_scaling_quick_measures_every_stage():
     out = bench("bench/scaling.py", "--quick")
     for stage in ("validate", "prepare", "train logreg", "evaluate xgboost"):
-        assert f"| {stage} | " in out
+        cells = row(out, f"{stage} |")[1:-1]  # one "time, peak" cell per size
+        assert cells, stage
+        for cell in cells:
+            time, peak = cell.split(", ")
+            assert SECONDS.match(time) and MEGABYTES.match(peak), (stage, cell)
+            assert 0 < float(time.split()[0].replace(",", "")) < 3600
     assert "Target peak <= 4 GB" in out
 
 
@@ -54,12 +75,18 @@ def test_scaling_quick_measures_every_stage():
 def test_pipeline_quick_compares_noop_repro_with_status():
     out = bench("bench/pipeline.py", "--quick")
     assert "No-op `dvc repro` / `dvc status`" in out
+    for label in ("`dvc status`", "`dvc repro` (no-op"):
+        median, runs = row(out, label)[1:3]
+        assert SECONDS.match(median) and int(runs) >= 1, (label, median, runs)
 
 
 @pytest.mark.slow
 def test_validation_small_size_runs():
     out = bench("bench/validation.py", "5000", "-r", "1", "--no-write")  # the suite needs 3,522+
-    assert "5,000 rows" in out
+    cells = row(out, "5,000 |")
+    read, validate, ratio = cells[2], cells[3], cells[4]
+    assert SECONDS.match(read) and SECONDS.match(validate), cells
+    assert re.fullmatch(r"\d[\d,]*(\.\d+)?x", ratio), cells
 
 
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):

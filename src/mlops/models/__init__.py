@@ -45,39 +45,30 @@ def fit_plain(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> Curves:
 
 @dataclass(frozen=True)
 class ModelFamily:
-    name: str
     Params: type[BaseModel]
     build: Callable[[Any, BuildContext], Any]
     # Whether numeric features are standardised before the estimator (linear models need it).
     scale_numeric: bool = True
     # Called on the fitted estimator before it is saved, e.g. to move it back to the CPU.
     for_inference: Callable[[Any], Any] | None = None
-    # Whether the family can use a CUDA device.
-    uses_gpu: bool = False
     # Fits the estimator given the validation split; returns learning curves (see above).
     fit: Callable[[Any, Any, Any, Any, Any], Curves] = fit_plain
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {
-    "logreg": ModelFamily(
-        name="logreg", Params=logreg.Params, build=logreg.build, scale_numeric=True
-    ),
+    "logreg": ModelFamily(Params=logreg.Params, build=logreg.build, scale_numeric=True),
     "xgboost": ModelFamily(
-        name="xgboost",
         Params=xgb.Params,
         build=xgb.build,
         scale_numeric=False,
         for_inference=xgb.for_inference,
-        uses_gpu=True,
         fit=xgb.fit,
     ),
-    "rf": ModelFamily(name="rf", Params=rf.Params, build=rf.build, scale_numeric=False),
+    "rf": ModelFamily(Params=rf.Params, build=rf.build, scale_numeric=False),
     "keras": ModelFamily(
-        name="keras",
         Params=keras_mlp.Params,
         build=keras_mlp.build,
         scale_numeric=True,
-        uses_gpu=True,
         fit=keras_mlp.fit,
     ),
 }
