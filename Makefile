@@ -18,11 +18,14 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 UV_COMPILE_BYTECODE ?= 1
 export UV_COMPILE_BYTECODE
-export DVC_NO_ANALYTICS := 1
-export MLFLOW_DISABLE_TELEMETRY := true
+# Telemetry off, here and (through `make ci-env`, which the setup action appends to
+# $GITHUB_ENV) in every workflow job: the one place these variables are named.
+TELEMETRY_OFF := DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true BENTOML_DO_NOT_TRACK=true \
+	ITERATIVE_DO_NOT_TRACK=1
+$(foreach setting,$(TELEMETRY_OFF),$(eval export $(setting)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics bento bench lint lint-workflows lint-online test test-fast test-workflows clean
+.PHONY: help setup pull repro run metrics bento bench lint lint-workflows lint-online ci-env test test-all test-fast test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -87,8 +90,13 @@ lint-online: setup ## zizmor's online audits (pins on a real tag, known-vulnerab
 	@test -n "$${GH_TOKEN:-}" || { echo "make lint-online: set GH_TOKEN (a GitHub token; read access is enough)" >&2; exit 2; }
 	zizmor --no-progress --persona=auditor .github
 
-test: lint ## lint, type check and run every test (slow end-to-end tests included)
+test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
+
+test-all: setup ## every test (slow end-to-end ones included), without the lint
 	python -m pytest $(PYTEST_ARGS)
+
+ci-env: ## the telemetry opt-outs as KEY=VALUE lines (for $GITHUB_ENV)
+	@printf '%s\n' $(TELEMETRY_OFF)
 
 test-fast: setup ## the tests without the slow end-to-end ones
 	python -m pytest -m "not slow" $(PYTEST_ARGS)

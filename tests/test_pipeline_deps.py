@@ -92,9 +92,9 @@ def stage_code(command: str) -> set[Path]:
             continue
         nodes.append(functions[name])
         for call in ast.walk(functions[name]):
-            if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
-                if call.func.id in functions:
-                    todo.append(call.func.id)
+            called = isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            if called and call.func.id in functions:
+                todo.append(call.func.id)
     module_level = [n for n in tree.body if not isinstance(n, ast.FunctionDef | ast.ClassDef)]
     return closure(imported(nodes + module_level, "mlops")) | {CLI}
 

@@ -60,11 +60,7 @@ def test_the_check_catches_a_path_in_code_but_not_in_a_docstring(tmp_path):
 
 
 def test_every_dvc_output_is_named_here():
-    named = {
-        str(value.as_posix())
-        for value in vars(artifacts).values()
-        if isinstance(value, Path)
-    }
+    named = {str(value.as_posix()) for value in vars(artifacts).values() if isinstance(value, Path)}
     stages = yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"]
     outs = [
         str(next(iter(o)) if isinstance(o, dict) else o)

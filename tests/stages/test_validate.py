@@ -17,9 +17,9 @@ import pytest
 import yaml
 
 from mlops.cli import main
+from mlops.core.artifacts import read_raw as read_text_csv
 from mlops.core.errors import ConfigError, DataError
 from mlops.stages.suite import dump_suite, load_suite, parse_suite, profile
-from mlops.core.artifacts import read_raw as read_text_csv
 from mlops.stages.validate import Validator
 
 from ..conftest import REPO_ROOT

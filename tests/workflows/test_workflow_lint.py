@@ -168,12 +168,45 @@ def test_steps_only_call_the_project_tools():
                 assert allowed.match(step["run"].strip()), f"{path.name}: {step['run']}"
 
 
-def test_jobs_have_timeouts_and_telemetry_is_off():
+TELEMETRY = ("ITERATIVE_DO_NOT_TRACK", "DVC_NO_ANALYTICS", "MLFLOW_DISABLE_TELEMETRY",
+             "BENTOML_DO_NOT_TRACK")  # fmt: skip
+
+
+def test_jobs_have_timeouts_and_telemetry_is_off_once():
+    # The opt-outs are named once (the Makefile's TELEMETRY_OFF); the setup action appends them
+    # to $GITHUB_ENV, and every job that runs the project's tools goes through it.
+    ci_env = subprocess.run(
+        ["make", "--no-print-directory", "ci-env"], cwd=REPO_ROOT, capture_output=True, text=True
+    )
+    assert dict(line.split("=", 1) for line in ci_env.stdout.split()) == {
+        "ITERATIVE_DO_NOT_TRACK": "1",
+        "DVC_NO_ANALYTICS": "1",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "BENTOML_DO_NOT_TRACK": "true",
+    }
+    setup = load(GITHUB / "actions" / "setup" / "action.yml")
+    assert any(
+        s.get("run") == 'make --no-print-directory ci-env >> "$GITHUB_ENV"' for s in steps(setup)
+    )
+    for path in [*WORKFLOWS, *ACTIONS]:
+        text = path.read_text()
+        assert not [v for v in TELEMETRY if v in text], f"{path}: named again"
+    tools = re.compile(r"^(mlops|dvc|cml|bentoml|make)\b")
     for path in WORKFLOWS:
         doc = load(path)
-        assert doc["env"]["ITERATIVE_DO_NOT_TRACK"] == "1", path.name
         for name, job in doc["jobs"].items():
             assert "uses" in job or job.get("timeout-minutes"), f"{path.name}: {name}"
+            job_steps = job.get("steps") or []
+            if any(tools.match(s.get("run", "")) for s in job_steps):
+                uses = [s.get("uses") for s in job_steps]
+                assert "./.github/actions/setup" in uses, f"{path.name}: {name}"
+
+
+def test_shared_steps_live_once_in_composite_actions():
+    for path in WORKFLOWS:
+        for step in steps(load(path)):
+            assert "gpu-check" not in step.get("run", ""), f"{path.name}: GPU check copied"
+            assert step.get("with", {}).get("name") != "mlflow-store", f"{path.name}: upload"
 
 
 def test_concurrency_pr_cancels_deploy_never_does():
