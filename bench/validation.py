@@ -7,7 +7,7 @@ Synthetic data with the demo schema (src/mlops/synthetic.py, seeded) is written 
 CSV. For each size it times, side by side and interleaved, the medians of:
 
 * read:      ``pandas.read_csv(path)`` (types inferred), what a stage without validation pays;
-* validate:  ``read_text_csv`` + the full expectation suite through the Great Expectations
+* validate:  ``read_raw`` + the full expectation suite through the Great Expectations
              checkpoint (the ``mlops validate`` work without writing the Data Docs);
 * data docs: the same with the Data Docs site built (one extra figure).
 
@@ -48,9 +48,10 @@ def main() -> None:
     import_s = time.perf_counter() - start
     import pandas as pd
 
+    from mlops.core.artifacts import read_raw
     from mlops.core.synthetic import write_csv
     from mlops.stages.suite import load_suite
-    from mlops.stages.validate import Validator, read_text_csv
+    from mlops.stages.validate import Validator
 
     suite = load_suite(ROOT / "expectations" / "churn.yaml")
     # the demo suite caps the rows at 10x the demo data; the benchmark sizes go beyond
@@ -66,11 +67,11 @@ def main() -> None:
             docs = Validator(suite, docs_dir=Path(tmp) / "docs")
 
             def validate(v: Validator = validator, p: Path = path) -> None:
-                report = v.validate(read_text_csv(p))
+                report = v.validate(read_raw(p))
                 assert report.success, [o.sentence() for o in report.failures]
 
             def with_docs(v: Validator = docs, p: Path = path) -> None:
-                v.validate(read_text_csv(p))
+                v.validate(read_raw(p))
 
             reads, checks = [], []
             for _ in range(args.repeats):  # interleaved, so load on the machine hits both

@@ -47,7 +47,7 @@ def with_param(root: Path, stage: str, key: str, value: object) -> None:
 def test_inputs_are_the_roots_params_and_commands_of_dvc_lock(checkout) -> None:
     inputs = reproduction.pipeline_inputs(checkout)
     # Dependencies that a stage produces are outputs, not inputs.
-    assert "data/raw" in inputs and "src/mlops/train.py" in inputs
+    assert "data/raw" in inputs and "src/mlops/stages/train.py" in inputs
     assert "reports/validation.json" not in inputs
     assert not any(k.startswith("data/prepared/") or k.startswith("models/") for k in inputs)
     assert {"cmd train", "params.yaml:model.type", "params.yaml:features", "uv.lock"} <= set(inputs)

@@ -1,5 +1,5 @@
-"""The workflows' decisions as CLI commands (src/mlops/ci.py): changed paths, upstream results,
-the GPU health check, the container smoke test and the job summary."""
+"""The workflows' decisions as CLI commands (src/mlops/ci/workflow.py): changed paths,
+upstream results, the GPU health check, the container smoke test and the job summary."""
 
 from __future__ import annotations
 

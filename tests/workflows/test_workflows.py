@@ -50,6 +50,20 @@ def pr_comments(api) -> list:
     return api.issue_comments(OWNER_REPO, 7)
 
 
+def lower_c(origin: Path, message: str = "lower C") -> tuple[str, str]:
+    """A feature branch whose one commit lowers model.logreg.C: (base, head) SHAs."""
+    base = feature_branch(origin)
+    set_param(origin, "C: 1.0", "C: 0.5")
+    return base, commit(origin, message)
+
+
+def pr_run(origin, api, workdir: Path, base: str, head: str, *, fork: bool = False, **kwargs):
+    """Run pr.yml for PR #7 from ``base`` to ``head`` (``kwargs``: act's variables, env, ...)."""
+    payload = pull_request_event(7, base, head, fork=fork)
+    return act(origin, workdir, api, event="pull_request", workflow="pr.yml", payload=payload,
+               **kwargs)  # fmt: skip
+
+
 @pytest.fixture
 def origin(tmp_path, github_api) -> Path:
     return make_origin(tmp_path / "repo", github_api)
@@ -64,16 +78,13 @@ def test_every_third_party_action_has_a_local_stand_in():
 
 
 def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_path):
-    base = feature_branch(origin)
-    set_param(origin, "C: 1.0", "C: 0.5")
-    head = commit(origin, "lower C")
-    first = act(
+    base, head = lower_c(origin, "lower C")
+    first = pr_run(
         origin,
-        tmp_path / "run1",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=False),
+        tmp_path / "run1",
+        base,
+        head,
         variables={"TRAIN_RUNNER": '["self-hosted"]'},
     )
     assert first.returncode == 0, first.log[-6000:]
@@ -105,13 +116,12 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
     set_param(origin, "n_estimators: 300", "n_estimators: 1")
     set_param(origin, "max_depth: 10", "max_depth: 1")
     head2 = commit(origin, "a single stump")
-    second = act(
+    second = pr_run(
         origin,
-        tmp_path / "run2",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head2, fork=False),
+        tmp_path / "run2",
+        base,
+        head2,
         variables={"TRAIN_RUNNER": '["self-hosted"]'},
     )
     assert second.returncode != 0
@@ -127,18 +137,16 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
 
 
 def test_fork_pr_runs_on_github_hosted_and_reports_to_the_job_summary(origin, github_api, tmp_path):
-    base = feature_branch(origin)
-    set_param(origin, "C: 1.0", "C: 0.5")
-    head = commit(origin, "lower C (from a fork)")
+    base, head = lower_c(origin, "lower C (from a fork)")
     # The repository asks for the GPU runner, but act maps only the GitHub-hosted label: a job
     # that tried the self-hosted runner would not run at all.
-    result = act(
+    result = pr_run(
         origin,
-        tmp_path / "run",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=True),
+        tmp_path / "run",
+        base,
+        head,
+        fork=True,
         variables={"TRAIN_RUNNER": '["self-hosted","gpu"]'},
         platforms=("ubuntu-latest",),
     )
@@ -155,16 +163,13 @@ def test_fork_pr_runs_on_github_hosted_and_reports_to_the_job_summary(origin, gi
 
 
 def test_pr_whose_cml_setup_fails_reports_to_the_summary_and_says_why(origin, github_api, tmp_path):
-    base = feature_branch(origin)
-    set_param(origin, "C: 1.0", "C: 0.5")
-    head = commit(origin, "lower C")
-    result = act(
+    base, head = lower_c(origin, "lower C")
+    result = pr_run(
         origin,
-        tmp_path / "run",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=False),
+        tmp_path / "run",
+        base,
+        head,
         env={"STANDIN_SETUP_CML_FAIL": "API rate limit exceeded for 203.0.113.7"},
     )
     assert result.returncode == 0, result.log[-6000:]
@@ -183,16 +188,13 @@ def test_pr_whose_cml_setup_fails_reports_to_the_summary_and_says_why(origin, gi
 
 
 def test_gpu_health_check_fails_without_a_gpu(origin, github_api, tmp_path):
-    base = feature_branch(origin)
-    set_param(origin, "C: 1.0", "C: 0.5")
-    head = commit(origin, "lower C")
-    result = act(
+    base, head = lower_c(origin, "lower C")
+    result = pr_run(
         origin,
-        tmp_path / "run",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=False),
+        tmp_path / "run",
+        base,
+        head,
         variables={"TRAIN_RUNNER": '["self-hosted","gpu"]'},
     )
     assert result.returncode != 0
@@ -206,13 +208,12 @@ def test_pr_that_touches_no_pipeline_input_skips_training_and_passes(origin, git
     base = feature_branch(origin)
     (origin / "README.md").write_text((origin / "README.md").read_text() + "\nA typo fix.\n")
     head = commit(origin, "docs only")
-    result = act(
+    result = pr_run(
         origin,
-        tmp_path / "run",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=False),
+        tmp_path / "run",
+        base,
+        head,
     )
     assert result.returncode == 0, result.log[-6000:]
     assert "pipeline=false" in result.log
@@ -236,13 +237,12 @@ def test_pr_with_corrupted_data_fails_at_validation(origin, github_api, tmp_path
     run(["dvc", "add", "-q", "data/raw"], origin)
     run(["dvc", "push", "-q", "data.dvc"], origin)
     head = commit(origin, "corrupted data", "data-remote")
-    result = act(
+    result = pr_run(
         origin,
-        tmp_path / "run",
         github_api,
-        event="pull_request",
-        workflow="pr.yml",
-        payload=pull_request_event(7, base, head, fork=False),
+        tmp_path / "run",
+        base,
+        head,
     )
     assert result.returncode != 0
     assert result.failed(TRAIN, "Validate the data")

@@ -24,14 +24,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from mlops.models import keras_mlp, logreg, rf, xgb
+from mlops.models.context import BuildContext
 
-
-@dataclass(frozen=True)
-class BuildContext:
-    """What every family receives besides its own hyper-parameters."""
-
-    seed: int
-    device: str  # "cpu" or "cuda", already resolved from train.device
+__all__ = ["MODEL_FAMILIES", "BuildContext", "ModelFamily"]
 
 
 Curves = dict[str, list[float]]

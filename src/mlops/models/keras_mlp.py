@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from mlops.models import BuildContext
+    from mlops.models.context import BuildContext
 
 
 class Params(BaseModel):

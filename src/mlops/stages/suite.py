@@ -194,7 +194,8 @@ def profile(
 
 HEADER = """\
 # Expectation suite: what the raw data must look like before anything is trained on it.
-# `mlops validate` checks the data against it with Great Expectations (src/mlops/validate.py).
+# `mlops validate` checks the data against it with Great Expectations
+# (src/mlops/stages/validate.py).
 # Written by `mlops validate --init` from {source}; edit it for your data.
 #
 #   rows:     min/max number of data rows (max: null for no limit)
