@@ -61,6 +61,7 @@ bench: setup ## run every benchmark (tens of minutes; needs wrk) and update benc
 	python bench/pipeline.py
 	python bench/validation.py
 	python bench/scaling.py
+	python bench/bootstrap.py
 	python bench/serving.py
 
 lint: setup lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks

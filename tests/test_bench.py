@@ -95,6 +95,14 @@ def test_validation_small_size_runs():
     assert re.fullmatch(r"\d[\d,]*(\.\d+)?x", ratio), cells
 
 
+@pytest.mark.slow
+def test_bootstrap_quick_measures_the_demo_size():
+    out = bench("bench/bootstrap.py", "--quick")
+    _, median, per_thousand, runs = row(out, "1,409 |")
+    assert SECONDS.match(median) and SECONDS.match(per_thousand) and runs == "1"
+    assert re.search(r"Target: the bootstrap adds at most 2 s .*: \*\*(met|missed)\*\*", out)
+
+
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
     import common
 

@@ -162,6 +162,12 @@ def _inputs(tmp_path: Path, params, demo_split, *, publish: bool, worse: bool):
     base_eval = evaluate(y, good, 0.5)
     cand_eval = evaluate(y, bad if worse else good, 0.5)
     importance = [{"feature": "tenure", "importance": 0.1, "std": 0.01}]
+    from mlops.report.compare import uncertainty
+
+    intervals, segments = uncertainty(
+        y, good, bad if worse else good, thresholds=(0.5, 0.5),
+        settings=params.report.bootstrap, segments=demo_split.test["contract"],
+    )  # fmt: skip
     images = render_comparison(
         cand_eval, base_eval, importance, tmp_path / "reports" / "report", baseline_label="main"
     )
@@ -195,6 +201,8 @@ def _inputs(tmp_path: Path, params, demo_split, *, publish: bool, worse: bool):
         importance=importance,
         images=images,
         image_base=tmp_path,
+        intervals=intervals,
+        segments=segments,
     )
 
 
@@ -310,10 +318,39 @@ def test_a_sha_baseline_is_named_by_its_branch_in_tables_rules_and_legends(
     assert "main (threshold 0.500)" in titles
     text = build(inputs).markdown
     assert text.splitlines()[0] == "## ❌ Quality gate failed: this PR vs main"
-    assert "| metric | main | this PR | Δ | gate rule | result |" in text
+    assert "| metric | main | this PR | Δ (95% CI) | difference | gate rule | result |" in text
     assert f"**Baseline:** main @ `{sha[:12]}`" in text
     assert "drop <= 0.01 vs main" in text
     assert sha not in text
+
+
+def test_a_segment_worse_while_the_whole_is_not_is_said_at_the_top(tmp_path, params, demo_split):
+    from mlops.report.build import build
+    from mlops.report.compare import uncertainty
+
+    inputs = _inputs(tmp_path, params, demo_split, publish=False, worse=False)
+    rng = np.random.default_rng(1)
+    y = demo_split.test["target"].to_numpy()
+    contract = demo_split.test["contract"].to_numpy()
+    noise = rng.normal(0, 0.2, len(y))
+    base = np.clip(0.3 * y + 0.35 + noise, 0, 1)
+    # The candidate is sharper on month-to-month contracts and much noisier on one-year ones.
+    cand = np.clip(0.3 * y + 0.35 + np.where(contract == "Month-to-month", 0.7, 1.0) * noise, 0, 1)
+    one_year = contract == "One year"
+    cand[one_year] = np.clip(base[one_year] + rng.normal(0, 0.35, one_year.sum()), 0, 1)
+    inputs.intervals, inputs.segments = uncertainty(
+        y, base, cand, thresholds=(0.5, 0.5), settings=params.report.bootstrap, segments=contract
+    )
+    assert inputs.intervals["roc_auc"].verdict != "worse"
+    text = build(inputs).markdown
+    warning = text.splitlines()[1]
+    assert warning.startswith("⚠️ **Worse in a segment** although not overall: contract = One year")
+    assert (
+        "<summary>Per contract: this PR vs main (1 of 3 segments detectably worse in ROC-AUC)"
+        in text
+    )
+    (row,) = [line for line in text.splitlines() if line.startswith("| `One year` |")]
+    assert "| worse |" in row
 
 
 def test_publish_images_false_keeps_tables_and_mermaid(tmp_path, params, demo_split) -> None:
@@ -458,14 +495,42 @@ def test_params_change_report_gate_and_comment(trained, tmp_path, github_api) ->
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert float(cells[1]) == pytest.approx(base["roc_auc"], abs=1e-4)
     assert float(cells[2]) == pytest.approx(cand["roc_auc"], abs=1e-4)
-    assert cells[5].endswith("❌")  # the regression rule failed
+    assert cells[-1].endswith("❌")  # the regression rule failed
+    # How sure: the paired interval of the difference, and the plain word for it.
+    delta, low, high = (float(x) for x in re.findall(r"[+-]\d+\.\d+", cells[3]))
+    assert low <= delta <= high < 0 and cells[4] == "worse"
+    interval = summary["intervals"]["roc_auc"]
+    assert (interval["low"], interval["high"]) == pytest.approx((low, high), abs=1e-4)
+    assert summary["bootstrap"] == {
+        "resamples": 1000, "confidence": 0.95, "seed": 0, "stratified_by": "label",
+        "paired": True,
+    }  # fmt: skip
+    assert re.search(r"With 1,409 test rows, this comparison's ROC-AUC difference is known "
+                     r"to ±0\.0\d{3} \(95% interval", text)  # fmt: skip
+    # Per segment (evaluate.segment_column: contract), collapsed.
+    assert "<summary>Per contract: this PR vs main (" in text
+    segments = {s["value"]: s for s in summary["segments"]["rows"]}
+    assert set(segments) == {"Month-to-month", "One year", "Two year"}
+    assert sum(s["rows"] for s in segments.values()) == summary["test_rows"]
     assert "**+0 added, −0 removed**" in text
     for block in check_markdown(text):
         check_xychart(block)
 
     gate = mlops(repo, "gate", check=False)
     assert gate.returncode == 1
-    assert "FAIL roc_auc drop <= 0.01 vs main" in gate.stdout
+    assert "FAIL roc_auc drop <= 0.01 vs main:" in gate.stdout
+    assert "Regression rules (`gate.regression_rule: point`) compare the point estimates" in text
+    # The significant rule: the drop (0.0118 against 0.01 allowed) is detectable, but not
+    # detectably beyond the allowed 0.01: the interval of the drop reaches below it, so it passes.
+    params["gate"]["regression_rule"] = "significant"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    significant = mlops(repo, "gate")
+    drop_low = -interval["high"]
+    assert 0 < drop_low < 0.01
+    assert "PASS roc_auc drop <= 0.01 vs main (95% CI):" in significant.stdout
+    assert "reaches within the allowed 0.01 (significant rule" in significant.stdout
+    params["gate"]["regression_rule"] = "point"
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     # Posted through the GitHub API double: one comment, updated on the next push.
     head = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()

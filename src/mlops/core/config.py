@@ -76,6 +76,10 @@ class EvaluateConfig(_Strict):
 class GateConfig(_Strict):
     minimums: dict[MetricName, float] = Field(default_factory=dict)
     max_regression: dict[MetricName, float] = Field(default_factory=dict)
+    # point: a max_regression rule compares the point estimates (the default); significant: it
+    # fails only when the whole confidence interval of the drop (report.bootstrap) lies beyond
+    # the allowed drop, so noise alone cannot fail it.
+    regression_rule: Literal["point", "significant"] = "point"
 
 
 class MlflowConfig(_Strict):
@@ -101,12 +105,21 @@ class DriftConfig(_Strict):
     fail_on_drift: bool = False
 
 
+class BootstrapConfig(_Strict):
+    """The paired bootstrap of the PR report's metric differences."""
+
+    resamples: int = Field(default=1000, ge=100, le=100_000)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    seed: int = Field(default=0, ge=0)
+
+
 class ReportConfig(_Strict):
     # false: the PR report links no images (tables and Mermaid charts remain), for teams that
     # may not upload images to a third-party host (CML publishes them to asset.cml.dev).
     publish_images: bool = True
     drift_features: int = Field(default=8, ge=1, le=100)  # rows of the drift table (top PSI)
     mermaid_points: int = Field(default=21, ge=3, le=101)  # points per curve in Mermaid charts
+    bootstrap: BootstrapConfig = Field(default_factory=BootstrapConfig)
 
 
 def _model_config_class() -> type[BaseModel]:

@@ -26,6 +26,7 @@ from mlops.core.artifacts import (
     REPORT_DIR,
     REPORT_JSON,
     REPORT_MD,
+    TARGET,
     VALIDATION,
     git_commit,
     read_prepared,
@@ -38,12 +39,16 @@ from mlops.report import gate as gate_mod
 from mlops.report.baseline import Baseline, choose_baseline
 from mlops.report.schema import (
     BaselineSide,
+    BootstrapDoc,
     Curves,
     Drift,
+    IntervalDoc,
     MetricPair,
     ModelSide,
     Pair,
     ReportJson,
+    SegmentDoc,
+    Segments,
     Validation,
 )
 from mlops.tracking import provenance
@@ -53,6 +58,7 @@ if TYPE_CHECKING:
 
     from mlops.core.config import Params
     from mlops.core.results import Evaluation
+    from mlops.report.bootstrap import Interval
 
 TOP_IMPORTANCE = 10  # features shown in the importance chart
 
@@ -115,6 +121,9 @@ class Inputs:
     images: dict[str, Path]
     image_base: Path  # the directory the markdown lives in (image links are relative to it)
     record: dict[str, Any] | None = None  # ci.reproduction's record of this checkout
+    # The paired bootstrap (compare.uncertainty): per metric, and per segment.
+    intervals: dict[str, Interval] = field(default_factory=dict)
+    segments: list[dict[str, Any]] | None = None
 
 
 def build(inp: Inputs) -> Report:
@@ -123,9 +132,11 @@ def build(inp: Inputs) -> Report:
 
     params, base = inp.params, inp.baseline
     cand_m, base_m = inp.candidate_eval.metrics, inp.baseline_eval.metrics
+    boot = params.report.bootstrap
     results = gate_mod.evaluate(
         params.gate, dict(cand_m), dict(base_m), candidate_label=sections.CANDIDATE,
-        baseline_label=base.label,
+        baseline_label=base.label, confidence=boot.confidence,
+        intervals={m: (i.low, i.high) for m, i in inp.intervals.items()},
     )  # fmt: skip
     failed = gate_mod.failures(results)
     drift = None
@@ -166,6 +177,29 @@ def build(inp: Inputs) -> Report:
         ),
         test_rows=inp.test_rows,
         metrics=MetricPair(candidate=cand_m, baseline=base_m),
+        bootstrap=BootstrapDoc(
+            resamples=boot.resamples,
+            confidence=boot.confidence,
+            seed=boot.seed,
+            stratified_by="label",
+            paired=True,
+        ),
+        regression_rule=params.gate.regression_rule,
+        intervals={m: _interval(i) for m, i in inp.intervals.items()},
+        segments=None
+        if inp.segments is None or params.evaluate.segment_column is None
+        else Segments(
+            column=params.evaluate.segment_column,
+            rows=[
+                SegmentDoc(
+                    value=s["value"],
+                    rows=s["rows"],
+                    positive_rate=s["positive_rate"],
+                    intervals={m: _interval(i) for m, i in s["intervals"].items()},
+                )
+                for s in inp.segments
+            ],
+        ),
         params_changed=compare.params_diff(base.params, inp.params_doc),
         data=compare.data_diff(base.raw, inp.raw, params.data.id_column),
         drift=drift,
@@ -185,6 +219,12 @@ def build(inp: Inputs) -> Report:
     if inp.record is not None:
         data.record = inp.record
     return Report(sections.comparison(data, inp.image_base), data, images=inp.images)
+
+
+def _interval(interval: Interval) -> IntervalDoc:
+    return IntervalDoc(
+        delta=interval.delta, low=interval.low, high=interval.high, verdict=interval.verdict
+    )
 
 
 def validation_failed(params: Params, validation: dict[str, Any]) -> Report:
@@ -250,8 +290,18 @@ def run(
     print(f"report: baseline {base.label} @ {(base.commit or '?')[:12]}: {base.how}")
 
     bins = params.evaluate.calibration_bins
-    candidate_eval = compare.score(model, test, params.features.used, sections.CANDIDATE, bins)
-    baseline_eval = compare.score(base.model, test, base.features, base.label, bins)
+    candidate_eval, cand_p = compare.score(
+        model, test, params.features.used, sections.CANDIDATE, bins
+    )
+    baseline_eval, base_p = compare.score(base.model, test, base.features, base.label, bins)
+    segment_column = params.evaluate.segment_column
+    intervals, segments = compare.uncertainty(
+        test[TARGET].to_numpy(), base_p, cand_p,
+        thresholds=(baseline_eval.threshold, candidate_eval.threshold),
+        settings=params.report.bootstrap,
+        metrics={m: v - baseline_eval.metrics[m] for m, v in candidate_eval.metrics.items()},
+        segments=test[segment_column] if segment_column in test.columns else None,
+    )  # fmt: skip
 
     drift = None
     if base.raw is not None:
@@ -291,6 +341,8 @@ def run(
             images=images,
             image_base=output.resolve().parent,
             record=record,
+            intervals=intervals,
+            segments=segments,
         )
     )
     return _publish(report, output, out_dir)

@@ -14,13 +14,18 @@ from mlops.report.baseline import BaselineError
 from mlops.threshold import decision_threshold
 
 if TYPE_CHECKING:
+    from mlops.core.config import BootstrapConfig
     from mlops.core.results import Evaluation
+    from mlops.report.bootstrap import Interval
 
 ABSENT = "(absent)"
 
 
-def score(model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: int) -> Evaluation:
-    """``model`` on the test split at its own saved threshold (the evaluate stage's measures)."""
+def score(
+    model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: int
+) -> tuple[Evaluation, np.ndarray]:
+    """``model`` on the test split at its own saved threshold (the evaluate stage's measures),
+    and its probabilities (for the paired comparison)."""
     from mlops.stages.evaluate import evaluate
 
     missing = [c for c in columns if c not in test.columns]
@@ -29,8 +34,8 @@ def score(model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: 
             f"{label}'s model needs column(s) {', '.join(missing)} that this PR's test split "
             "does not have"
         )
-    proba = model.predict_proba(test[columns])[:, 1]
-    return evaluate(test[TARGET].to_numpy(), proba, decision_threshold(model), bins)
+    proba = np.asarray(model.predict_proba(test[columns])[:, 1], dtype="float64")
+    return evaluate(test[TARGET].to_numpy(), proba, decision_threshold(model), bins), proba
 
 
 def params_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -104,3 +109,46 @@ def curves_on_grid(evaluation: Evaluation, grid: np.ndarray) -> tuple[list[float
         grid,
     )
     return roc, pr
+
+
+def uncertainty(
+    y: Any,
+    baseline: Any,
+    candidate: Any,
+    *,
+    thresholds: tuple[float, float],
+    settings: BootstrapConfig,
+    metrics: dict[str, float] | None = None,
+    segments: Any = None,
+) -> tuple[dict[str, Interval], list[dict[str, Any]]]:
+    """The paired bootstrap of every metric's difference on the whole test split and, with
+    ``segments`` (one value per row, e.g. the contract type), on each segment's rows."""
+    from functools import partial
+
+    from mlops.report.bootstrap import paired
+
+    bootstrap = partial(
+        paired,
+        thresholds=thresholds,
+        resamples=settings.resamples,
+        confidence=settings.confidence,
+        seed=settings.seed,
+    )
+    y, base_p, cand_p = (np.asarray(a) for a in (y, baseline, candidate))
+    whole = bootstrap(y, base_p, cand_p, metrics=metrics)
+    by_segment: list[dict[str, Any]] = []
+    if segments is not None:
+        from mlops.stages.evaluate import segment_labels
+
+        values = segment_labels(segments)
+        for value in sorted(set(values)):
+            rows = values == value
+            by_segment.append(
+                {
+                    "value": str(value),
+                    "rows": int(rows.sum()),
+                    "positive_rate": round(float(y[rows].mean()), 6),
+                    "intervals": bootstrap(y[rows], base_p[rows], cand_p[rows]),
+                }
+            )
+    return whole, by_segment

@@ -52,8 +52,17 @@ def evaluate(
     *,
     candidate_label: str = "the candidate",
     baseline_label: str = "the baseline",
+    intervals: Mapping[str, tuple[float, float]] | None = None,
+    confidence: float = 0.95,
 ) -> list[RuleResult]:
-    """Every rule of ``gate`` applied to ``candidate`` (and to it versus ``baseline``)."""
+    """Every rule of ``gate`` applied to ``candidate`` (and to it versus ``baseline``).
+
+    ``intervals`` are the paired confidence intervals of each metric's difference (candidate
+    minus baseline, ``report.bootstrap``); with ``gate.regression_rule: significant`` a
+    ``max_regression`` rule then fails only when the whole interval of the drop lies beyond the
+    allowed drop. Without an interval (e.g. ``mlops promote`` against the champion, whose
+    predictions on the same rows are not at hand) the point rule applies, and says so.
+    """
     results = []
     for metric, minimum in gate.minimums.items():
         higher = HIGHER_IS_BETTER[metric]
@@ -77,19 +86,62 @@ def evaluate(
         if new is None or old is None:
             continue
         allowed = gate.max_regression.get(metric, 0.0)
-        higher = HIGHER_IS_BETTER[metric]
-        worse_by = (old - new) if higher else (new - old)
+        interval = (intervals or {}).get(metric)
+        results.append(
+            _regression(
+                metric, new, old, allowed, baseline_label,
+                interval if gate.regression_rule == "significant" else None,
+                significant=gate.regression_rule == "significant", confidence=confidence,
+            )
+        )  # fmt: skip
+    return results
+
+
+def _regression(
+    metric: str,
+    new: float,
+    old: float,
+    allowed: float,
+    label: str,
+    interval: tuple[float, float] | None,
+    *,
+    significant: bool,
+    confidence: float,
+) -> RuleResult:
+    """One ``max_regression`` rule: on the point estimate, or on the whole interval."""
+    higher = HIGHER_IS_BETTER[metric]
+    worse_by = (old - new) if higher else (new - old)
+    rule = f"{'drop' if higher else 'rise'} <= {allowed} vs {label}"
+    if interval is None:
         ok = worse_by <= allowed + TOLERANCE
-        rule = f"{'drop' if higher else 'rise'} <= {allowed} vs {baseline_label}"
         if ok:
-            message = f"{metric} = {new:.4f} vs {baseline_label} {old:.4f}: within {allowed}"
+            message = f"{metric} = {new:.4f} vs {label} {old:.4f}: within {allowed}"
         else:
             message = (
-                f"{metric} = {new:.4f} is worse than {baseline_label} ({old:.4f}) by "
+                f"{metric} = {new:.4f} is worse than {label} ({old:.4f}) by "
                 f"{worse_by:.4f} (allowed {allowed})"
             )
-        results.append(RuleResult(metric, "max_regression", rule, ok, message, new, old))
-    return results
+        if significant:  # asked for the interval rule, but there is no interval
+            message += " (point estimate: no paired interval for this comparison)"
+        return RuleResult(metric, "max_regression", rule, ok, message, new, old)
+    # The interval of the difference (candidate - baseline), as an interval of how much worse.
+    low, high = interval
+    worse_low, worse_high = (-high, -low) if higher else (low, high)
+    ok = worse_low <= allowed + TOLERANCE
+    level = f"{confidence:.0%}"
+    span = f"[{worse_low:.4f}, {worse_high:.4f}]"
+    if ok:
+        message = (
+            f"{metric} = {new:.4f} vs {label} {old:.4f}: worse by {worse_by:.4f}, but the "
+            f"{level} interval of how much worse, {span}, reaches within the allowed {allowed} "
+            "(significant rule: not a detectable regression beyond it)"
+        )
+    else:
+        message = (
+            f"{metric} = {new:.4f} is worse than {label} ({old:.4f}) by {worse_by:.4f}: the "
+            f"whole {level} interval {span} lies beyond the allowed {allowed} (significant rule)"
+        )
+    return RuleResult(metric, "max_regression", f"{rule} ({level} CI)", ok, message, new, old)
 
 
 def failures(results: list[RuleResult]) -> list[str]:
@@ -126,6 +178,8 @@ def check(
             results = evaluate(
                 params.gate, report.metrics.candidate, report.metrics.baseline,
                 candidate_label="this PR", baseline_label=label,
+                intervals={m: (i.low, i.high) for m, i in report.intervals.items()},
+                confidence=report.bootstrap.confidence if report.bootstrap else 0.95,
             )  # fmt: skip
     elif metrics_file.exists():
         candidate = read_metrics(metrics_file)

@@ -76,6 +76,37 @@ class Drift(_Doc):
     top: list[dict[str, Any]]  # the most shifted features, by PSI
 
 
+class IntervalDoc(_Doc):
+    """A metric's difference (this PR minus the baseline) and its confidence interval."""
+
+    delta: float
+    low: float
+    high: float
+    verdict: str  # better | worse | no detectable difference
+
+
+class BootstrapDoc(_Doc):
+    """How the intervals were computed (report.bootstrap in params.yaml)."""
+
+    resamples: int
+    confidence: float
+    seed: int
+    stratified_by: str = "label"
+    paired: bool = True
+
+
+class SegmentDoc(_Doc):
+    value: str
+    rows: int
+    positive_rate: float
+    intervals: dict[str, IntervalDoc]
+
+
+class Segments(_Doc):
+    column: str  # evaluate.segment_column
+    rows: list[SegmentDoc]
+
+
 class ReportJson(_Doc):
     verdict: Literal["passed", "failed"]
     failures: list[str]
@@ -86,6 +117,10 @@ class ReportJson(_Doc):
     baseline: BaselineSide | None = None
     test_rows: int | None = None
     metrics: MetricPair | None = None  # metric -> value, per model
+    bootstrap: BootstrapDoc | None = None
+    regression_rule: Literal["point", "significant"] | None = None  # gate.regression_rule
+    intervals: dict[str, IntervalDoc] = {}  # per metric, on the whole test split
+    segments: Segments | None = None  # the same per value of evaluate.segment_column
     params_changed: list[dict[str, Any]] = []
     data: dict[str, Any] | None = None  # rows added / removed, schema changes
     drift: Drift | None = None

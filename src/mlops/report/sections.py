@@ -11,7 +11,8 @@ from typing import Any
 
 from mlops.core.artifacts import VALIDATION
 from mlops.core.metrics import HIGHER_IS_BETTER
-from mlops.report.schema import ReportJson
+from mlops.report.bootstrap import WORSE
+from mlops.report.schema import IntervalDoc, ReportJson
 
 CANDIDATE = "this PR"  # how the report names the PR's model
 METRIC_ORDER = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
@@ -111,6 +112,16 @@ def overview(report: ReportJson) -> list[str]:
     ]
 
 
+def _level(report: ReportJson) -> str:
+    return f"{report.bootstrap.confidence:.0%}" if report.bootstrap else "95%"
+
+
+def _with_interval(delta: float, interval: IntervalDoc | None) -> str:
+    if interval is None:
+        return f"{delta:+.4f}"
+    return f"{delta:+.4f} [{interval.low:+.4f}, {interval.high:+.4f}]"
+
+
 def metrics(report: ReportJson) -> list[str]:
     assert report.metrics is not None and report.baseline is not None
     cand_m, base_m = report.metrics.candidate, report.metrics.baseline
@@ -120,13 +131,96 @@ def metrics(report: ReportJson) -> list[str]:
     rows = []
     for metric in [m for m in METRIC_ORDER if m in cand_m]:
         new, old = cand_m[metric], base_m.get(metric)
-        delta = "" if old is None else f"{new - old:+.4f}"
+        interval = report.intervals.get(metric)
+        delta = "" if old is None else _with_interval(new - old, interval)
+        word = interval.verdict if interval is not None else "-"
         checks = rules.get(metric, [])
         rule = "; ".join(r.rule for r in checks) or "-"
         result = (" ".join("✅" if r.passed else "❌" for r in checks)) or "-"
-        rows.append([metric, fmt(old), fmt(new), delta, rule, result])
-    header = ["metric", report.baseline.label, CANDIDATE, "Δ", "gate rule", "result"]
-    return ["### Metrics", "", *table(header, rows), ""]
+        rows.append([metric, fmt(old), fmt(new), delta, word, rule, result])
+    header = [
+        "metric", report.baseline.label, CANDIDATE, f"Δ ({_level(report)} CI)", "difference",
+        "gate rule", "result",
+    ]  # fmt: skip
+    return ["### Metrics", "", *table(header, rows), "", *detectable(report), *rule_notes(report)]
+
+
+def detectable(report: ReportJson) -> list[str]:
+    """How small a ROC-AUC difference this test split can tell from noise."""
+    auc = report.intervals.get("roc_auc")
+    if auc is None or report.bootstrap is None:
+        return []
+    half = (auc.high - auc.low) / 2
+    return [
+        f"With {report.test_rows:,} test rows, this comparison's ROC-AUC difference is known to "
+        f"±{half:.4f} ({_level(report)} interval, {report.bootstrap.resamples:,} paired "
+        "resamples stratified by the label): a smaller change cannot be told from noise.",
+        "",
+    ]
+
+
+def rule_notes(report: ReportJson) -> list[str]:
+    """Which regression rule the gate applied and, rule by rule, why it passed or failed."""
+    rules = [r for r in report.gate if r.kind == "max_regression"]
+    if not rules:
+        return []
+    if report.regression_rule == "significant":
+        head = (
+            "Regression rules (`gate.regression_rule: significant`): a rule fails only when the "
+            f"whole {_level(report)} interval of the drop lies beyond the allowed drop."
+        )
+    else:
+        head = (
+            "Regression rules (`gate.regression_rule: point`) compare the point estimates; "
+            "`significant` would fail a rule only when the whole interval of the drop lies "
+            "beyond the allowed drop."
+        )
+    return [head, "", *[f"- {'✅' if r.passed else '❌'} {r.message}" for r in rules], ""]
+
+
+def segment_warning(report: ReportJson) -> list[str]:
+    """A line at the top when a segment is detectably worse though the whole is not."""
+    whole = report.intervals.get("roc_auc")
+    if report.segments is None or whole is None or whole.verdict == WORSE:
+        return []
+    worse = [
+        s for s in report.segments.rows
+        if s.intervals.get("roc_auc") is not None and s.intervals["roc_auc"].verdict == WORSE
+    ]  # fmt: skip
+    if not worse:
+        return []
+    column = report.segments.column
+    parts = []
+    for s in worse:
+        auc = s.intervals["roc_auc"]
+        parts.append(f"{column} = {s.value} (ROC-AUC {_with_interval(auc.delta, auc)})")
+    return [f"⚠️ **Worse in a segment** although not overall: {'; '.join(parts)}.", ""]
+
+
+def segments(report: ReportJson) -> list[str]:
+    if report.segments is None or report.baseline is None:
+        return []
+    level = _level(report)
+    rows = []
+    for s in report.segments.rows:
+        cells = [f"`{s.value}`", f"{s.rows:,}", f"{s.positive_rate:.3f}"]
+        for metric in ("roc_auc", "f1"):
+            i = s.intervals.get(metric)
+            cells += ["-", "-"] if i is None else [_with_interval(i.delta, i), i.verdict]
+        rows.append(cells)
+    header = [
+        report.segments.column, "rows", "churn rate", f"Δ ROC-AUC ({level} CI)", "ROC-AUC",
+        f"Δ F1 ({level} CI)", "F1",
+    ]  # fmt: skip
+    worse = sum(
+        1 for s in report.segments.rows
+        if s.intervals.get("roc_auc") is not None and s.intervals["roc_auc"].verdict == WORSE
+    )  # fmt: skip
+    return details(
+        f"Per {report.segments.column}: {CANDIDATE} vs {report.baseline.label} "
+        f"({worse} of {len(report.segments.rows)} segments detectably worse in ROC-AUC)",
+        table(header, rows),
+    )
 
 
 def params_changed(report: ReportJson) -> list[str]:
@@ -299,8 +393,10 @@ def comparison(report: ReportJson, image_base: Path) -> str:
     """The whole markdown of a comparison, section by section."""
     md = [
         *verdict(report),
+        *segment_warning(report),
         *overview(report),
         *metrics(report),
+        *segments(report),
         *params_changed(report),
         *data(report),
         *drift(report),

@@ -63,15 +63,20 @@ def calibration(y_true: Any, proba: Any, bins: int = 10) -> list[dict[str, float
     return rows
 
 
+def segment_labels(segments: Any) -> np.ndarray:
+    """A segment column's values as labels, a missing value as ``(missing)``."""
+    import pandas as pd
+
+    return pd.Series(segments).astype("string").fillna("(missing)").to_numpy(dtype=str)
+
+
 def segment_metrics(
     y_true: Any, proba: Any, segments: Any, threshold: float
 ) -> dict[str, dict[str, float]]:
     """The metrics per value of a categorical column (ROC/PR-AUC only where both classes occur)."""
     y = np.asarray(y_true).astype(int)
     p = np.asarray(proba, dtype="float64")
-    import pandas as pd
-
-    values = pd.Series(segments).astype("string").fillna("(missing)").to_numpy(dtype=str)
+    values = segment_labels(segments)
     out: dict[str, dict[str, float]] = {}
     for value in sorted(set(values)):
         mask = values == value
