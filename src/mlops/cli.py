@@ -151,6 +151,20 @@ def cmd_changed(args: argparse.Namespace) -> None:
         print(f"  {name}")
 
 
+def cmd_extras(args: argparse.Namespace) -> None:
+    import yaml
+
+    from mlops.ci import workflow as ci
+
+    types = {str(args.params): ci.model_type(yaml.safe_load(args.params.read_text()), "params")}
+    if args.base_rev:
+        types[f"{args.base_rev[:12]}"] = ci.model_type(ci.params_at(args.base_rev), args.base_rev)
+    extras = ci.needed_extras(list(types.values()))
+    where = ", ".join(f"{kind} ({source})" for source, kind in types.items())
+    print(f"extras: model.type {where}: {' '.join(extras) or 'no extra'}", file=sys.stderr)
+    print(" ".join(f"--extra {e}" for e in extras))
+
+
 def cmd_needs(args: argparse.Namespace) -> None:
     from mlops.ci import workflow as ci
     from mlops.core.errors import MlopsError
@@ -333,6 +347,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_changed.add_argument("--base", required=True, help="the base revision (the PR's base)")
     p_changed.add_argument("--head", default="HEAD", help="the head revision (default: HEAD)")
+    p_extras = add(
+        "extras",
+        cmd_extras,
+        "print the uv flags (--extra NAME ...) that install the libraries of the model families "
+        "params.yaml (and --base-rev's, whose model the PR report loads) use",
+    )
+    p_extras.add_argument("--base-rev", help="also the model.type of this git revision")
     p_needs = add(
         "needs", cmd_needs, "fail when an upstream job failed or was cancelled (toJSON(needs))"
     )

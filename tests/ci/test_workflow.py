@@ -168,3 +168,27 @@ def test_no_comment_says_why_in_an_annotation_and_the_summary(tmp_path, monkeypa
     assert "**No PR comment**: No report comment was posted on the PR: setting up CML failed." in (
         text
     )
+
+
+def test_extras_follow_the_model_types_of_params_and_the_base(tmp_path, monkeypatch, capsys):
+    repo = git_repo(tmp_path / "repo")
+    params = repo / "params.yaml"
+    params.write_text("model:\n  type: xgboost\n")
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", "xgboost on main"], repo)
+    monkeypatch.chdir(repo)
+    params.write_text("model:\n  type: logreg\n")
+    assert main(["extras"]) == 0
+    out = capsys.readouterr()
+    assert out.out == "\n" and "model.type logreg (params.yaml): no extra" in out.err
+    # The PR report loads the base's model: its family's library is needed too.
+    assert main(["extras", "--base-rev", "HEAD"]) == 0
+    assert capsys.readouterr().out == "--extra xgboost\n"
+    params.write_text("model:\n  type: keras\n")
+    assert main(["extras", "--base-rev", "HEAD"]) == 0
+    assert capsys.readouterr().out == "--extra keras --extra xgboost\n"
+    params.write_text("model:\n  type: svm\n")
+    assert main(["extras"]) == 1
+    assert "model.type 'svm' is not a model family" in capsys.readouterr().err
+    assert main(["extras", "--base-rev", "nope"]) == 1
+    assert "--base-rev nope: cannot read params.yaml there" in capsys.readouterr().err

@@ -202,6 +202,49 @@ def test_jobs_have_timeouts_and_telemetry_is_off_once():
                 assert "./.github/actions/setup" in uses, f"{path.name}: {name}"
 
 
+PROFILES = {  # workflow -> job -> install profile
+    "pr.yml": {"train": "pipeline"},
+    "deploy.yml": {"deploy": "pipeline"},
+    "retrain.yml": {"retrain": "pipeline"},
+    "rollback.yml": {"rollback": "pipeline"},
+    "publish.yml": {"image": "image"},
+    "ci.yml": {"lint": "lint", "audit-online": "lint", "test": "full"},
+}
+
+
+def test_each_job_installs_its_profile_and_every_profile_is_frozen():
+    for name, jobs in PROFILES.items():
+        doc = load(GITHUB / "workflows" / name)
+        for job_name, job in doc["jobs"].items():
+            setups = [
+                s for s in job.get("steps") or [] if s.get("uses") == "./.github/actions/setup"
+            ]
+            if not setups:
+                assert job_name not in jobs, f"{name}: {job_name}"
+                continue
+            profile = (setups[0].get("with") or {}).get("profile", "full")
+            assert profile == jobs[job_name], f"{name}: {job_name} installs {profile}"
+            for step in job["steps"]:  # a make target run later installs that same profile
+                if step.get("run", "").startswith("make ") and profile == "lint":
+                    assert "SETUP=setup-lint" in step["run"], f"{name}: {step['run']}"
+    recipes = makefile_recipes()
+    for target in ("setup", "setup-pipeline", "setup-image", "setup-lint"):
+        syncs = [line for line in recipes[target] if "$(SYNC)" in line]
+        assert syncs, target
+    assert re.search(r"^SYNC = \$\(UV\) sync --frozen$", (REPO_ROOT / "Makefile").read_text(), re.M)
+    dry = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-o", ".tools/bin/uv", "setup"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert dry.stdout.strip().endswith("sync --frozen --all-extras --all-groups")
+    pipeline = subprocess.run(
+        ["make", "-n", "--no-print-directory", "-o", ".tools/bin/uv", "setup-pipeline"],
+        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "sync --frozen --no-dev\n" in pipeline and "mlops extras" in pipeline
+    assert "--all-extras" not in pipeline and "--group" not in pipeline
+
+
 def test_shared_steps_live_once_in_composite_actions():
     for path in WORKFLOWS:
         for step in steps(load(path)):
@@ -241,10 +284,10 @@ def test_ci_runs_zizmor_online_with_a_read_only_token_and_make_lint_stays_offlin
     (job,) = [
         job
         for job in ci["jobs"].values()
-        if any(s.get("run") == "make lint-online" for s in job.get("steps") or [])
+        if any(s.get("run", "").startswith("make lint-online") for s in job.get("steps") or [])
     ]
     assert job["permissions"] == {"contents": "read"}
-    (step,) = [s for s in job["steps"] if s.get("run") == "make lint-online"]
+    (step,) = [s for s in job["steps"] if s.get("run", "").startswith("make lint-online")]
     assert step["env"]["GH_TOKEN"] == "${{ github.token }}"
     recipes = makefile_recipes()
     (online,) = [line for line in recipes["lint-online"] if line.startswith("zizmor")]

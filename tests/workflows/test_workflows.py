@@ -98,6 +98,11 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
         assert first.succeeded(TRAIN, step), step
     assert first.job_result("PR/pr-check") == "success"
     assert not first.ran(TRAIN, "Why no comment was posted")
+    # The pipeline install profile: no dev tools, no model-family extra for logreg on both sides.
+    train_log = "\n".join(first.step_lines(TRAIN))
+    assert "uv sync --frozen --no-dev" in train_log and "--all-extras" not in train_log
+    assert "extras: model.type logreg (params.yaml), logreg (" in train_log
+    assert not re.search(r"\+ (tensorflow|xgboost|pytest|ruff)==", train_log)
     (comment,) = pr_comments(github_api)
     first_body = comment.body  # the double updates its Comment objects in place
     assert WATERMARK in comment.body
@@ -160,6 +165,22 @@ def test_fork_pr_runs_on_github_hosted_and_reports_to_the_job_summary(origin, gi
     summary = result.summary(TRAIN)
     assert "roc_auc" in summary.lower() or "ROC" in summary, summary[:2000]
     assert result.job_result("PR/pr-check") == "success"
+
+
+def test_a_keras_pr_installs_tensorflow_and_trains(origin, github_api, tmp_path):
+    base = feature_branch(origin)
+    set_param(origin, "type: logreg", "type: keras")
+    set_param(origin, "max_epochs: 60", "max_epochs: 3")
+    head = commit(origin, "a Keras MLP")
+    result = pr_run(origin, github_api, tmp_path / "run", base, head)
+    train_log = "\n".join(result.step_lines(TRAIN))
+    assert "extras: model.type keras (params.yaml), logreg (" in train_log, result.log[-6000:]
+    assert re.search(r"\+ tensorflow==", train_log)  # the keras extra, and only it
+    assert not re.search(r"\+ (xgboost|pytest)==", train_log)
+    assert result.succeeded(TRAIN, "Reproduce the pipeline"), result.log[-6000:]
+    assert result.succeeded(TRAIN, "Report (candidate vs main)")
+    (comment,) = pr_comments(github_api)
+    assert "**Model:** `keras` (main: `logreg`)" in comment.body
 
 
 def test_pr_whose_cml_setup_fails_reports_to_the_summary_and_says_why(origin, github_api, tmp_path):

@@ -1,5 +1,6 @@
 """The decisions the GitHub workflows take, as CLI commands that run (and are tested) anywhere.
 
+* ``extras``: the pyproject extras a pipeline job installs (the model families it trains or loads);
 * ``changed``: did a pull request touch the pipeline's inputs? (the PR workflow trains only then,
   while its required check still reports success);
 * ``needs_failures``: which upstream jobs failed (the required check's verdict);
@@ -65,6 +66,43 @@ def changed_files(base: str, head: str = "HEAD", cwd: Path | None = None) -> lis
         detail = proc.stderr.strip().splitlines()[-1:] or ["git diff failed"]
         raise MlopsError(f"--base {base}: cannot diff against it ({detail[0]})")
     return [line for line in proc.stdout.splitlines() if line]
+
+
+def model_type(doc: Any, source: str) -> str:
+    """``model.type`` of a params.yaml document (read as YAML only: any revision's schema)."""
+    model = doc.get("model") if isinstance(doc, dict) else None
+    kind = model.get("type") if isinstance(model, dict) else None
+    if not isinstance(kind, str):
+        raise MlopsError(f"{source}: no model.type")
+    return kind
+
+
+def params_at(rev: str, cwd: Path | None = None) -> Any:
+    """params.yaml as it is at git revision ``rev``."""
+    import yaml
+
+    proc = subprocess.run(
+        ["git", "show", f"{rev}:{PARAMS.as_posix()}"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+    )
+    if proc.returncode != 0:
+        detail = proc.stderr.strip().splitlines()[-1:] or ["git show failed"]
+        raise MlopsError(f"--base-rev {rev}: cannot read {PARAMS} there ({detail[0]})")
+    return yaml.safe_load(proc.stdout)
+
+
+def needed_extras(model_types: list[str]) -> list[str]:
+    """The pyproject extras that hold the libraries of these model families (sorted)."""
+    from mlops.models import MODEL_FAMILIES
+
+    unknown = [t for t in model_types if t not in MODEL_FAMILIES]
+    if unknown:
+        raise MlopsError(
+            f"model.type {unknown[0]!r} is not a model family ({', '.join(MODEL_FAMILIES)})"
+        )
+    return sorted({e for t in model_types if (e := MODEL_FAMILIES[t].extra) is not None})
 
 
 def write_output(name: str, value: str) -> None:

@@ -44,6 +44,9 @@ class ModelFamily:
     build: Callable[[Any, BuildContext], Any]
     # Whether numeric features are standardised before the estimator (linear models need it).
     scale_numeric: bool = True
+    # The pyproject.toml extra that installs the family's library (None: a core dependency).
+    # The workflows install it only where the family is used (`mlops extras`).
+    extra: str | None = None
     # Called on the fitted estimator before it is saved, e.g. to move it back to the CPU.
     for_inference: Callable[[Any], Any] | None = None
     # Fits the estimator given the validation split; returns learning curves (see above).
@@ -56,6 +59,7 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
         Params=xgb.Params,
         build=xgb.build,
         scale_numeric=False,
+        extra="xgboost",
         for_inference=xgb.for_inference,
         fit=xgb.fit,
     ),
@@ -64,6 +68,7 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
         Params=keras_mlp.Params,
         build=keras_mlp.build,
         scale_numeric=True,
+        extra="keras",
         fit=keras_mlp.fit,
     ),
 }
