@@ -81,6 +81,7 @@ bench: setup ## run every benchmark (tens of minutes; needs wrk) and update benc
 	python bench/validation.py
 	python bench/scaling.py
 	python bench/bootstrap.py
+	python bench/install.py
 	python bench/serving.py
 
 lint: $(SETUP) lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks

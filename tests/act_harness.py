@@ -37,6 +37,7 @@ STANDIN_FOR = {
     "iterative/setup-cml": "setup-cml",
 }
 ACT_SKIPS = {"actions/checkout"}
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 OWNER_REPO = "acme/churn"
 
@@ -72,6 +73,10 @@ class ActRun:
 
     def step_lines(self, job: str) -> list[str]:
         return [line for line in self.log.splitlines() if line.startswith(f"[{job}")]
+
+    def job_text(self, job: str) -> str:
+        """The job's log lines without terminal colours (uv colours its `+ package` lines)."""
+        return ANSI.sub("", "\n".join(self.step_lines(job)))
 
     def succeeded(self, job: str, step: str) -> bool:
         return any(f"Success - Main {step}" in line for line in self.step_lines(job))

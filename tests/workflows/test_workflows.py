@@ -99,9 +99,10 @@ def test_same_repo_pr_posts_one_comment_and_updates_it(origin, github_api, tmp_p
     assert first.job_result("PR/pr-check") == "success"
     assert not first.ran(TRAIN, "Why no comment was posted")
     # The pipeline install profile: no dev tools, no model-family extra for logreg on both sides.
-    train_log = "\n".join(first.step_lines(TRAIN))
+    train_log = first.job_text(TRAIN)
     assert "uv sync --frozen --no-dev" in train_log and "--all-extras" not in train_log
     assert "extras: model.type logreg (params.yaml), logreg (" in train_log
+    assert re.search(r"\+ pandas==", train_log)  # (the check sees uv's package lines)
     assert not re.search(r"\+ (tensorflow|xgboost|pytest|ruff)==", train_log)
     (comment,) = pr_comments(github_api)
     first_body = comment.body  # the double updates its Comment objects in place
@@ -173,9 +174,10 @@ def test_a_keras_pr_installs_tensorflow_and_trains(origin, github_api, tmp_path)
     set_param(origin, "max_epochs: 60", "max_epochs: 3")
     head = commit(origin, "a Keras MLP")
     result = pr_run(origin, github_api, tmp_path / "run", base, head)
-    train_log = "\n".join(result.step_lines(TRAIN))
+    train_log = result.job_text(TRAIN)
     assert "extras: model.type keras (params.yaml), logreg (" in train_log, result.log[-6000:]
     assert re.search(r"\+ tensorflow==", train_log)  # the keras extra, and only it
+    assert re.search(r"\+ pandas==", train_log)  # (the check sees uv's package lines)
     assert not re.search(r"\+ (xgboost|pytest)==", train_log)
     assert result.succeeded(TRAIN, "Reproduce the pipeline"), result.log[-6000:]
     assert result.succeeded(TRAIN, "Report (candidate vs main)")
