@@ -56,16 +56,18 @@ def matching(files: list[str], patterns: tuple[str, ...] = PIPELINE_PATHS) -> li
 
 def changed_files(base: str, head: str = "HEAD", cwd: Path | None = None) -> list[str]:
     """Files that differ between the merge base of ``base`` and ``head``, and ``head``."""
-    proc = subprocess.run(
-        ["git", "diff", "--name-only", f"{base}...{head}"],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    )
+    failure = f"--base {base}: cannot diff against it"
+    out = _git(["diff", "--name-only", f"{base}...{head}"], cwd, failure)
+    return [line for line in out.splitlines() if line]
+
+
+def _git(args: list[str], cwd: Path | None, failure: str) -> str:
+    """``git ARGS``'s output; an error naming ``failure`` and git's last word otherwise."""
+    proc = subprocess.run(["git", *args], capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or ["git diff failed"]
-        raise MlopsError(f"--base {base}: cannot diff against it ({detail[0]})")
-    return [line for line in proc.stdout.splitlines() if line]
+        detail = proc.stderr.strip().splitlines()[-1:] or [f"git {args[0]} failed"]
+        raise MlopsError(f"{failure} ({detail[0]})")
+    return proc.stdout
 
 
 def model_type(doc: Any, source: str) -> str:
@@ -81,16 +83,8 @@ def params_at(rev: str, cwd: Path | None = None) -> Any:
     """params.yaml as it is at git revision ``rev``."""
     import yaml
 
-    proc = subprocess.run(
-        ["git", "show", f"{rev}:{PARAMS.as_posix()}"],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-    )
-    if proc.returncode != 0:
-        detail = proc.stderr.strip().splitlines()[-1:] or ["git show failed"]
-        raise MlopsError(f"--base-rev {rev}: cannot read {PARAMS} there ({detail[0]})")
-    return yaml.safe_load(proc.stdout)
+    failure = f"--base-rev {rev}: cannot read {PARAMS} there"
+    return yaml.safe_load(_git(["show", f"{rev}:{PARAMS.as_posix()}"], cwd, failure))
 
 
 def needed_extras(model_types: list[str]) -> list[str]:
