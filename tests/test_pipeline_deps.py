@@ -129,3 +129,29 @@ def test_the_check_sees_lazy_imports_and_ignores_type_checking_ones(tmp_path):
     assert "mlops/stages/plots.py" not in train
     assert not covered(SRC / "mlops" / "stages" / "train.py", ["src/mlops/stages/prepare.py"])
     assert covered(SRC / "mlops" / "core" / "config.py", ["src/mlops/core"])
+
+
+def test_dvc_lock_records_the_code_and_params_of_this_checkout():
+    """A code or params change comes with its dvc.lock: otherwise `make run` on a fresh clone
+    retrains and leaves dvc.lock modified. (The data and the outputs may be absent here.)"""
+    import json
+    import subprocess
+
+    from .conftest import VENV_BIN, run_env
+
+    proc = subprocess.run(
+        [str(VENV_BIN / "dvc"), "status", "--json"],
+        cwd=REPO_ROOT, env=run_env(), capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    stale = {}
+    for stage, changes in json.loads(proc.stdout or "{}").items():
+        for change in changes if isinstance(changes, list) else []:
+            deps = change.get("changed deps", {}) if isinstance(change, dict) else {}
+            code = {
+                path: how
+                for path, how in deps.items()
+                if path.startswith("src/") or isinstance(how, dict) or path.endswith(".yaml")
+            }
+            if code:
+                stale[stage] = code
+    assert not stale, f"dvc.lock is stale (run `dvc repro` and commit dvc.lock): {stale}"
