@@ -15,31 +15,16 @@ linearly with the test rows; the block size bounds the memory.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from mlops.core.metrics import HIGHER_IS_BETTER
+from mlops.report.schema import IntervalDoc
 
 BETTER, WORSE, SAME = "better", "worse", "no detectable difference"
 BLOCK_CELLS = 4_000_000  # resamples x rows per block (32 MB of float64 counts)
 _EPS = 1e-15  # log loss clips probabilities like compute_metrics
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A metric's difference (candidate minus baseline) and its confidence interval."""
-
-    metric: str
-    delta: float  # on the full test split
-    low: float
-    high: float
-    verdict: str  # BETTER, WORSE or SAME, for the metric's direction
-
-    @property
-    def half_width(self) -> float:
-        return (self.high - self.low) / 2
 
 
 def verdict(metric: str, low: float, high: float) -> str:
@@ -138,7 +123,7 @@ def paired(
     confidence: float,
     seed: int,
     metrics: Mapping[str, float] | None = None,
-) -> dict[str, Interval]:
+) -> dict[str, IntervalDoc]:
     """The paired bootstrap interval of every metric's difference (candidate minus baseline).
 
     ``thresholds`` are the two models' own saved thresholds (baseline, candidate). ``metrics``
@@ -169,11 +154,11 @@ def paired(
         for m in differences:
             differences[m].append(cand[m] - base[m])
     alpha = (1 - confidence) / 2
-    out: dict[str, Interval] = {}
+    out: dict[str, IntervalDoc] = {}
     for m, parts in differences.items():
         values = np.concatenate(parts)
         if not np.isfinite(point[m]) or not np.isfinite(values).all():
             continue
         low, high = (float(q) for q in np.quantile(values, [alpha, 1 - alpha]))
-        out[m] = Interval(m, point[m], low, high, verdict(m, low, high))
+        out[m] = IntervalDoc(delta=point[m], low=low, high=high, verdict=verdict(m, low, high))
     return out

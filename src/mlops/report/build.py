@@ -58,7 +58,6 @@ if TYPE_CHECKING:
 
     from mlops.core.config import Params
     from mlops.core.results import Evaluation
-    from mlops.report.bootstrap import Interval
 
 TOP_IMPORTANCE = 10  # features shown in the importance chart
 
@@ -122,7 +121,7 @@ class Inputs:
     image_base: Path  # the directory the markdown lives in (image links are relative to it)
     record: dict[str, Any] | None = None  # ci.reproduction's record of this checkout
     # The paired bootstrap (compare.uncertainty): per metric, and per segment.
-    intervals: dict[str, Interval] = field(default_factory=dict)
+    intervals: dict[str, IntervalDoc] = field(default_factory=dict)
     segments: list[dict[str, Any]] | None = None
 
 
@@ -185,7 +184,7 @@ def build(inp: Inputs) -> Report:
             paired=True,
         ),
         regression_rule=params.gate.regression_rule,
-        intervals={m: _interval(i) for m, i in inp.intervals.items()},
+        intervals=inp.intervals,
         segments=None
         if inp.segments is None or params.evaluate.segment_column is None
         else Segments(
@@ -195,7 +194,7 @@ def build(inp: Inputs) -> Report:
                     value=s["value"],
                     rows=s["rows"],
                     positive_rate=s["positive_rate"],
-                    intervals={m: _interval(i) for m, i in s["intervals"].items()},
+                    intervals=s["intervals"],
                 )
                 for s in inp.segments
             ],
@@ -219,12 +218,6 @@ def build(inp: Inputs) -> Report:
     if inp.record is not None:
         data.record = inp.record
     return Report(sections.comparison(data, inp.image_base), data, images=inp.images)
-
-
-def _interval(interval: Interval) -> IntervalDoc:
-    return IntervalDoc(
-        delta=interval.delta, low=interval.low, high=interval.high, verdict=interval.verdict
-    )
 
 
 def validation_failed(params: Params, validation: dict[str, Any]) -> Report:

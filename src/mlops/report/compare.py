@@ -16,7 +16,7 @@ from mlops.threshold import decision_threshold
 if TYPE_CHECKING:
     from mlops.core.config import BootstrapConfig
     from mlops.core.results import Evaluation
-    from mlops.report.bootstrap import Interval
+    from mlops.report.schema import IntervalDoc
 
 ABSENT = "(absent)"
 
@@ -120,7 +120,7 @@ def uncertainty(
     settings: BootstrapConfig,
     metrics: dict[str, float] | None = None,
     segments: Any = None,
-) -> tuple[dict[str, Interval], list[dict[str, Any]]]:
+) -> tuple[dict[str, IntervalDoc], list[dict[str, Any]]]:
     """The paired bootstrap of every metric's difference on the whole test split and, with
     ``segments`` (one value per row, e.g. the contract type), on each segment's rows."""
     from functools import partial
