@@ -141,6 +141,24 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
     print(tag)
 
 
+def cmd_predict(args: argparse.Namespace) -> None:
+    from mlops.batch import predict
+    from mlops.ci import workflow as ci
+
+    with contextlib.redirect_stdout(sys.stderr):  # MLflow and Spark talk on stdout
+        summary = predict.run(
+            _params(args),
+            args.input,
+            args.output,
+            model_spec=args.model,
+            engine=args.engine,
+            master=args.master,
+            chunk_rows=args.chunk_rows,
+        )
+    print(predict.describe(summary))
+    ci.write_summary(predict.markdown(summary))
+
+
 def cmd_changed(args: argparse.Namespace) -> None:
     from mlops.ci import workflow as ci
 
@@ -338,6 +356,48 @@ def build_parser() -> argparse.ArgumentParser:
     p_import.add_argument("--version", help="a registered version instead of the champion")
     for p in registry_commands:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p_predict = add(
+        "predict",
+        cmd_predict,
+        "batch scoring: validate a table (the expectation suite without its target) and write "
+        "each row's churn probability and label to parquet, with a summary JSON beside it",
+    )
+    p_predict.add_argument(
+        "--input",
+        type=Path,
+        required=True,
+        help="a CSV or parquet file, or a directory of parquet files",
+    )
+    p_predict.add_argument(
+        "--output",
+        type=Path,
+        required=True,
+        help="the parquet to write (a directory with --engine spark); replaced only when complete",
+    )
+    p_predict.add_argument(
+        "--model",
+        default="champion",
+        help=f"champion (default), a registered version number, or a .joblib file such as {MODEL}",
+    )
+    p_predict.add_argument(
+        "--engine",
+        choices=["pandas", "spark"],
+        default="pandas",
+        help="pandas (default): one machine, streamed in chunks; spark: Apache Spark "
+        "(the spark extra and Java 17)",
+    )
+    p_predict.add_argument(
+        "--master",
+        default="local[*]",
+        help="with --engine spark: the Spark master (default local[*]; e.g. spark://host:7077, "
+        "yarn)",
+    )
+    p_predict.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="with --engine pandas: rows per chunk (default 200000); memory grows with it",
+    )
     # The workflows' decisions (src/mlops/ci.py), so none of them lives only in YAML.
     p_changed = add(
         "changed",

@@ -21,3 +21,8 @@ class DataError(MlopsError):
 
 class ArtifactError(MlopsError):
     """A stage's input artifact is missing: run the stage that produces it first."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line (a library's may run to pages)."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]

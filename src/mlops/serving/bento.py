@@ -19,8 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from mlops.core.artifacts import MODEL, file_md5, read_prepared
-from mlops.core.errors import MlopsError
+from mlops.core.artifacts import MODEL, read_prepared
+from mlops.tracking.registry import fetch_version
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -100,49 +100,6 @@ def records_frame(records: list[Any], order: list[str]) -> pd.DataFrame:
     return pd.DataFrame(columns, columns=order)
 
 
-def _champion_artifact(params: Params, version: str | None, dest: Path) -> dict[str, Any]:
-    """Download the version's model.joblib; return its registry facts."""
-    from mlops.tracking.registry import CHAMPION, client
-
-    mlclient = client(params)
-    name = params.mlflow.registered_model
-    from mlflow.exceptions import MlflowException
-
-    try:
-        mv = (
-            mlclient.get_model_version(name, version)
-            if version
-            else mlclient.get_model_version_by_alias(name, CHAMPION)
-        )
-    except MlflowException:
-        what = f"version {version!r}" if version else f"alias {CHAMPION!r}"
-        raise MlopsError(
-            f"model {name!r} has no {what} in the registry; run `mlops register` and "
-            "`mlops promote` first"
-        ) from None
-    import mlflow.artifacts
-
-    local = Path(
-        mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}", dst_path=str(dest))
-    )
-    found = sorted(local.rglob(MODEL.name))
-    if not found:
-        raise MlopsError(f"model {name!r} v{mv.version} holds no {MODEL.name}")
-    tags = dict(mv.tags or {})
-    return {
-        "path": found[0],
-        "registered_model": name,
-        "version": str(mv.version),
-        "git_commit": tags.get("git_commit"),
-        "data_md5": tags.get("data_md5"),
-        "model_md5": tags.get("model_md5"),
-        "model_type": tags.get("model_type"),
-        "metrics": {
-            k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")
-        },
-    }
-
-
 def import_champion(params: Params, version: str | None = None) -> str:
     """Store the champion (or ``version``) in the BentoML model store; return its tag."""
     import bentoml
@@ -150,11 +107,7 @@ def import_champion(params: Params, version: str | None = None) -> str:
     train = read_prepared("train")
     schema = build_schema(train, params)
     with tempfile.TemporaryDirectory() as tmp:
-        facts = _champion_artifact(params, version, Path(tmp))
-        if facts["model_md5"] and file_md5(facts["path"]) != facts["model_md5"]:
-            raise MlopsError(
-                f"v{facts['version']}'s artifact does not match its model_md5 tag; not imported"
-            )
+        facts = fetch_version(params, version, Path(tmp))
         metadata = {k: v for k, v in facts.items() if k != "path"}
         with bentoml.models.create(
             params.mlflow.registered_model,

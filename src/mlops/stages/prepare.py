@@ -33,6 +33,8 @@ class Split:
 
 
 def _numeric(column: pd.Series, name: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(column):  # parquet input (batch scoring): typed already
+        return column.astype("float64")
     stripped = column.str.strip()
     stripped = stripped.mask(stripped == "")
     values = pd.to_numeric(stripped, errors="coerce")
@@ -86,19 +88,29 @@ def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
             f"column {data.target!r} (data.target) must have exactly 2 labels, found {labels}"
         )
 
-    out = pd.DataFrame(index=raw.index)
     if data.id_column:
         ids = raw[data.id_column]
         if ids.duplicated().any():
             dup = ids[ids.duplicated()].iloc[0]
             raise DataError(f"column {data.id_column!r} (data.id_column) has duplicate id {dup!r}")
-        out[data.id_column] = ids.astype("string")
+    out = typed_features(raw, params)
+    out[TARGET] = (target == data.positive_label).astype("int64")
+    return out.reset_index(drop=True)
+
+
+def typed_features(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
+    """The id column (text) and the features, typed as the model was trained on them: numeric
+    ones float64 (blank cells missing), categorical ones stripped strings. Batch scoring
+    (``mlops predict``) types its input with this too, so it scores what training saw."""
+    data, features = params.data, params.features
+    out = pd.DataFrame(index=raw.index)
+    if data.id_column:
+        out[data.id_column] = raw[data.id_column].astype("string")
     for name in features.numeric:
         out[name] = _numeric(raw[name], name)
     for name in features.categorical:
-        out[name] = raw[name].str.strip().astype("string")
-    out[TARGET] = (target == data.positive_label).astype("int64")
-    return out.reset_index(drop=True)
+        out[name] = raw[name].astype("string").str.strip()
+    return out
 
 
 def split(frame: pd.DataFrame, params: Params) -> Split:

@@ -6,6 +6,13 @@ Expectations 1.x checkpoint from the suite once and validates any number of fram
 is the CLI wrapper that writes the validation report and the Data Docs site, prints each
 failed expectation in plain words and fails the stage (so ``dvc repro`` runs nothing
 downstream).
+
+The same suite checks the input of batch scoring (``mlops predict``), on pandas chunks or on a
+Spark DataFrame: ``scoring=True`` drops the target, the row-count range and the id's
+uniqueness (a scoring table has no labels, any size, and is validated chunk by chunk), and lets
+extra columns through. What the failure sentences need from the data (the columns, the
+non-numbers of a column, ...) comes through :class:`FrameFacts`, so one engine's DataFrame
+type never leaks into the other's.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pandas as pd
 
@@ -26,7 +34,22 @@ from mlops.stages.suite import Suite
 if TYPE_CHECKING:
     from mlops.core.config import Params
 
-NUMERIC_TYPES = ["int64", "float64", "Int64", "Float64"]
+Engine = Literal["pandas", "spark"]
+# The column types that count as numbers, as each engine's Great Expectations names them.
+NUMERIC_TYPES: dict[Engine, list[str]] = {
+    "pandas": ["int64", "float64", "Int64", "Float64"],
+    "spark": ["DoubleType", "FloatType", "LongType", "IntegerType", "ShortType", "DecimalType"],
+}
+
+
+def import_gx() -> Any:
+    """Great Expectations, quietly: no analytics, and no warning from pyspark (the ``spark``
+    extra) about pandas versions, which Great Expectations imports when it is installed."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    import great_expectations as gx
+
+    return gx
 
 
 class ValidationError(DataError):
@@ -43,15 +66,21 @@ def typed_frame(raw: pd.DataFrame, suite: Suite) -> pd.DataFrame:
     reports the offending values instead of the values being silently coerced to missing.
     """
     frame = raw.copy()
-    for column in raw.columns:
+    text_columns = [c for c in raw.columns if _is_text(raw[c])]
+    for column in text_columns:
         text = raw[column].str.strip()
         frame[column] = text.mask(text == "")
     for column in suite.of_kind("numeric"):
-        if column in frame.columns:
+        if column in text_columns:
             values = pd.to_numeric(frame[column], errors="coerce")
             if not (frame[column].notna() & values.isna()).any():
                 frame[column] = values
     return frame
+
+
+def _is_text(column: pd.Series) -> bool:
+    """Text as read from a CSV or a parquet string column (parquet numbers stay numbers)."""
+    return pd.api.types.is_object_dtype(column) or pd.api.types.is_string_dtype(column)
 
 
 # --- the suite as Great Expectations expectations --------------------------------------------
@@ -63,33 +92,37 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def expectations(suite: Suite) -> list[Any]:
-    """Great Expectations expectations for the suite; each carries plain-words ``meta``."""
-    import great_expectations as gx
+def expectations(suite: Suite, *, engine: Engine = "pandas", scoring: bool = False) -> list[Any]:
+    """Great Expectations expectations for the suite; each carries plain-words ``meta``.
 
-    ex = gx.expectations
+    ``scoring``: for data to score rather than to train on (see the module's docstring).
+    """
+    ex = import_gx().expectations
     out: list[Any] = []
 
     def add(expectation: Any, column: str | None, kind: str, expected: str) -> None:
         expectation.meta = {"column": column, "kind": kind, "expected": expected}
         out.append(expectation)
 
-    names = list(suite.columns)
+    columns = {n: s for n, s in suite.columns.items() if not (scoring and s.kind == "target")}
+    names = list(columns)
     add(
-        ex.ExpectTableColumnsToMatchSet(column_set=names, exact_match=True),
+        ex.ExpectTableColumnsToMatchSet(column_set=names, exact_match=not scoring),
         None,
         "columns",
-        f"exactly the {len(names)} columns of the suite (any order)",
+        f"the {len(names)} columns of the suite other than its target (any order, others ignored)"
+        if scoring
+        else f"exactly the {len(names)} columns of the suite (any order)",
     )
-    rows = suite.rows
-    bound = f"between {rows.min} and {rows.max}" if rows.max else f"at least {rows.min}"
+    rows_min, rows_max = (1, None) if scoring else (suite.rows.min, suite.rows.max)
+    bound = f"between {rows_min} and {rows_max}" if rows_max else f"at least {rows_min}"
     add(
-        ex.ExpectTableRowCountToBeBetween(min_value=rows.min, max_value=rows.max),
+        ex.ExpectTableRowCountToBeBetween(min_value=rows_min, max_value=rows_max),
         None,
         "row_count",
         f"{bound} rows",
     )
-    for name, spec in suite.columns.items():
+    for name, spec in columns.items():
         if spec.kind in ("id", "target") or spec.max_null_fraction < 1:
             limit = spec.max_null_fraction
             add(
@@ -98,11 +131,11 @@ def expectations(suite: Suite) -> list[Any]:
                 "nulls",
                 "no missing values" if limit == 0 else f"at most {limit:.1%} missing values",
             )
-        if spec.kind == "id":
+        if spec.kind == "id" and not scoring:
             add(ex.ExpectColumnValuesToBeUnique(column=name), name, "unique", "unique values")
         elif spec.kind == "numeric":
             add(
-                ex.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES),
+                ex.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES[engine]),
                 name,
                 "type",
                 "numbers only",
@@ -246,17 +279,65 @@ class Report:
         }
 
 
-class Validator:
-    """A Great Expectations checkpoint for one suite, built once, run on any number of frames."""
+class FrameFacts(Protocol):
+    """What the failure sentences need to know about the validated data, per engine."""
 
-    def __init__(self, suite: Suite, docs_dir: Path | None = None, samples: int = 5) -> None:
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        import great_expectations as gx
+    columns: list[str]
+
+    def non_numeric(self, column: str, limit: int) -> tuple[int, list[Any]]:
+        """How many non-missing values of a text column are not numbers, and a few of them."""
+        ...
+
+    def is_numeric(self, column: str) -> bool: ...
+
+    def distinct(self, column: str) -> list[Any]: ...
+
+    def null_fraction(self, column: str) -> float: ...
+
+
+class PandasFacts:
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.columns = [str(c) for c in frame.columns]
+
+    def non_numeric(self, column: str, limit: int) -> tuple[int, list[Any]]:
+        values = self.frame[column]
+        bad = values[values.notna() & pd.to_numeric(values, errors="coerce").isna()]
+        return len(bad), bad.unique()[:limit].tolist()
+
+    def is_numeric(self, column: str) -> bool:
+        return pd.api.types.is_numeric_dtype(self.frame[column])
+
+    def distinct(self, column: str) -> list[Any]:
+        return sorted(self.frame[column].dropna().unique().tolist())
+
+    def null_fraction(self, column: str) -> float:
+        return float(self.frame[column].isna().mean())
+
+
+class Validator:
+    """A Great Expectations checkpoint for one suite, built once, run on any number of frames.
+
+    ``engine`` picks the datasource (pandas, or Spark for ``mlops predict --engine spark``);
+    ``scoring`` the expectations for data to score (see :func:`expectations`).
+    """
+
+    def __init__(
+        self,
+        suite: Suite,
+        docs_dir: Path | None = None,
+        samples: int = 5,
+        *,
+        engine: Engine = "pandas",
+        scoring: bool = False,
+    ) -> None:
+        gx = import_gx()
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.suite = suite
         self.samples = samples
         self.docs_dir = docs_dir
+        self.scoring = scoring
         context = gx.get_context(mode="ephemeral")
         context.variables.progress_bars = ProgressBarsConfig(globally=False)
         actions: list[Any] = []
@@ -275,13 +356,13 @@ class Validator:
             actions.append(
                 gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=["mlops"])
             )
-        batch = (
-            context.data_sources.add_pandas("raw")
-            .add_dataframe_asset(suite.name)
-            .add_batch_definition_whole_dataframe("all_rows")
+        sources = context.data_sources
+        source = sources.add_spark("raw") if engine == "spark" else sources.add_pandas("raw")
+        batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe(
+            "all_rows"
         )
         gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-        for expectation in expectations(suite):
+        for expectation in expectations(suite, engine=engine, scoring=scoring):
             gx_suite.add_expectation(expectation)
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{suite.name}-raw", data=batch, suite=gx_suite)
@@ -296,13 +377,17 @@ class Validator:
         )
 
     def validate(self, raw: pd.DataFrame) -> Report:
-        """Validate a frame read as text (``core.artifacts.read_raw``)."""
+        """Validate a frame read as text (``core.artifacts.read_raw``) or from parquet."""
         frame = typed_frame(raw, self.suite)
+        return self.validate_typed(frame, PandasFacts(frame), rows=len(frame))
+
+    def validate_typed(self, frame: Any, facts: FrameFacts, rows: int) -> Report:
+        """Validate an engine's DataFrame whose numeric columns are typed already."""
         if self.docs_dir is not None:
             shutil.rmtree(self.docs_dir, ignore_errors=True)
         result = self.checkpoint.run(batch_parameters={"dataframe": frame})
         (run_result,) = result.run_results.values()
-        outcomes = [self._outcome(r.to_json_dict(), frame) for r in run_result.results]
+        outcomes = [self._outcome(r.to_json_dict(), facts) for r in run_result.results]
         order = {kind: i for i, kind in enumerate(["columns", "row_count"])}
         names = list(self.suite.columns)
         outcomes.sort(
@@ -314,11 +399,11 @@ class Validator:
         return Report(
             success=bool(result.success),
             outcomes=outcomes,
-            rows=len(frame),
-            columns=len(frame.columns),
+            rows=rows,
+            columns=len(facts.columns),
         )
 
-    def _outcome(self, result: dict[str, Any], frame: pd.DataFrame) -> Outcome:
+    def _outcome(self, result: dict[str, Any], facts: FrameFacts) -> Outcome:
         config = result["expectation_config"]
         meta = config.get("meta") or {}
         details = result.get("result") or {}
@@ -335,19 +420,21 @@ class Validator:
         )
         if outcome.success:
             return outcome
-        if column is not None and column not in frame.columns:
+        name = str(column)  # the column-level kinds below all have one
+        if column is not None and column not in facts.columns:
             outcome.note = "not evaluated: the column is missing"
         elif outcome.kind == "type":
-            values = frame[column]
-            bad = values[values.notna() & pd.to_numeric(values, errors="coerce").isna()]
-            outcome.unexpected_count = len(bad)
-            outcome.samples = bad.unique()[: self.samples].tolist()
-        elif outcome.kind == "range" and not pd.api.types.is_numeric_dtype(frame[column]):
+            outcome.unexpected_count, outcome.samples = facts.non_numeric(name, self.samples)
+        elif outcome.kind == "range" and not facts.is_numeric(name):
             outcome.note = "not evaluated: the column is not numeric"
         elif outcome.kind == "columns":
-            expected = list(self.suite.columns)
-            missing = [c for c in expected if c not in frame.columns]
-            extra = [c for c in frame.columns if c not in expected]
+            expected = [
+                c
+                for c, spec in self.suite.columns.items()
+                if not (self.scoring and spec.kind == "target")
+            ]
+            missing = [c for c in expected if c not in facts.columns]
+            extra = [] if self.scoring else [c for c in facts.columns if c not in expected]
             parts = []
             if missing:
                 parts.append(f"missing {missing}")
@@ -356,9 +443,9 @@ class Validator:
             outcome.observed = {"missing": missing, "unexpected": extra}
             outcome.note = "; ".join(parts) or "a different set of columns"
         elif outcome.kind == "classes":
-            outcome.observed = sorted(frame[column].dropna().unique().tolist())
+            outcome.observed = facts.distinct(name)
         elif outcome.kind == "nulls":
-            outcome.observed = float(frame[column].isna().mean())
+            outcome.observed = facts.null_fraction(name)
         if outcome.note is None and details == {} and outcome.kind not in ("type", "classes"):
             outcome.note = "not evaluated: " + _exception(result)
         return outcome

@@ -236,6 +236,52 @@ def _log_and_register(params: Params, candidate: Candidate) -> str:
     return str(registered.version)
 
 
+def fetch_version(params: Params, version: str | None, dest: Path) -> dict[str, Any]:
+    """Download a version's model.joblib (``champion``'s when ``version`` is None) into ``dest``,
+    check it against its ``model_md5`` tag, and return its registry facts (``path`` the file)."""
+    from mlflow.exceptions import MlflowException
+
+    mlclient = client(params)
+    name = params.mlflow.registered_model
+    try:
+        mv = (
+            mlclient.get_model_version(name, version)
+            if version
+            else mlclient.get_model_version_by_alias(name, CHAMPION)
+        )
+    except MlflowException:
+        what = f"version {version!r}" if version else f"alias {CHAMPION!r}"
+        raise MlopsError(
+            f"model {name!r} has no {what} in the registry; run `mlops register` and "
+            "`mlops promote` first"
+        ) from None
+    import mlflow.artifacts
+
+    local = Path(
+        mlflow.artifacts.download_artifacts(f"models:/{name}/{mv.version}", dst_path=str(dest))
+    )
+    found = sorted(local.rglob(MODEL.name))
+    if not found:
+        raise MlopsError(f"model {name!r} v{mv.version} holds no {MODEL.name}")
+    tags = dict(mv.tags or {})
+    if tags.get("model_md5") and file_md5(found[0]) != tags["model_md5"]:
+        raise MlopsError(
+            f"model {name!r} v{mv.version}: its {MODEL.name} does not match its model_md5 tag"
+        )
+    return {
+        "path": found[0],
+        "registered_model": name,
+        "version": str(mv.version),
+        "git_commit": tags.get("git_commit"),
+        "data_md5": tags.get("data_md5"),
+        "model_md5": tags.get("model_md5"),
+        "model_type": tags.get("model_type"),
+        "metrics": {
+            k.removeprefix("metric."): float(v) for k, v in tags.items() if k.startswith("metric.")
+        },
+    }
+
+
 def _metric(version: Any, name: str) -> float | None:
     value = (version.tags or {}).get(f"metric.{name}")
     return None if value is None else float(value)

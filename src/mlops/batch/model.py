@@ -1,0 +1,65 @@
+"""Which model batch scoring uses: ``--model champion`` (default), a version number, or a file.
+
+A registered version is downloaded from the MLflow registry and checked against its
+``model_md5`` tag (:func:`mlops.tracking.registry.fetch_version`); a file (the pipeline's
+``models/model.joblib``) is used as it is, unregistered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlops.core.artifacts import file_md5
+from mlops.core.errors import ArtifactError, MlopsError
+
+if TYPE_CHECKING:
+    from mlops.core.config import Params
+
+CHAMPION = "champion"
+UNREGISTERED = "unregistered"
+
+
+@dataclass(frozen=True)
+class ScoringModel:
+    path: Path  # the model.joblib to load
+    version: str  # the registered version, or "unregistered" for a file
+    md5: str
+    source: str  # how it was chosen, for the summary: "champion (v3)", "v2", a path
+    registered: bool
+
+    def load(self) -> tuple[Any, float]:
+        """The fitted model and its decision threshold."""
+        import joblib
+
+        from mlops.threshold import decision_threshold
+
+        model = joblib.load(self.path)
+        return model, decision_threshold(model)
+
+
+def resolve(params: Params, spec: str, workdir: Path) -> ScoringModel:
+    """``spec``: ``champion``, a version number, or a path to a ``.joblib`` file."""
+    if spec == CHAMPION or spec.isdigit():
+        from mlops.tracking.registry import fetch_version
+
+        facts = fetch_version(params, None if spec == CHAMPION else spec, workdir)
+        version = facts["version"]
+        return ScoringModel(
+            path=facts["path"],
+            version=version,
+            md5=file_md5(facts["path"]),
+            source=f"{CHAMPION} (v{version})" if spec == CHAMPION else f"v{version}",
+            registered=True,
+        )
+    path = Path(spec)
+    if path.suffix != ".joblib":
+        raise MlopsError(
+            f"--model: {spec!r} is neither 'champion', a version number nor a .joblib file"
+        )
+    if not path.is_file():
+        raise ArtifactError(f"--model: {path} does not exist; run `dvc repro` (or `dvc pull`)")
+    return ScoringModel(
+        path=path, version=UNREGISTERED, md5=file_md5(path), source=str(path), registered=False
+    )
