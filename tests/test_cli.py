@@ -36,7 +36,8 @@ def test_help_does_not_import_heavy_packages():
 COMMANDS = {
     "check-params", "validate", "drift", "prepare", "train", "evaluate", "report", "gate",
     "register", "promote", "rollback", "bento-import", "changed", "needs", "gpu-check",
-    "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras",
+    "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras", "predict",
+    "fetch-input",
 }  # fmt: skip
 
 

@@ -159,6 +159,15 @@ def cmd_predict(args: argparse.Namespace) -> None:
     ci.write_summary(predict.markdown(summary))
 
 
+def cmd_fetch_input(args: argparse.Namespace) -> None:
+    from mlops.batch import inputs
+    from mlops.ci import workflow as ci
+
+    path = inputs.fetch(args.source, args.dest)
+    ci.write_output("path", str(path))
+    print(path)
+
+
 def cmd_changed(args: argparse.Namespace) -> None:
     from mlops.ci import workflow as ci
 
@@ -377,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_predict.add_argument(
         "--model",
         default="champion",
-        help=f"champion (default), a registered version number, or a .joblib file such as {MODEL}",
+        help="champion (default), a registered version number, a .joblib file such as "
+        f"{MODEL}, or auto: the champion when the registry has one, else {MODEL}",
     )
     p_predict.add_argument(
         "--engine",
@@ -397,6 +407,19 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="with --engine pandas: rows per chunk (default 200000); memory grows with it",
+    )
+    p_fetch = add(
+        "fetch-input",
+        cmd_fetch_input,
+        "bring a table to score here: a path DVC tracks in this repository (dvc pull), or a URL "
+        "(dvc get-url: s3://, gs://, azure://, https://); prints its path (step output path)",
+    )
+    p_fetch.add_argument("source", help="e.g. data/raw/churn.csv or s3://bucket/customers.parquet")
+    p_fetch.add_argument(
+        "--dest",
+        type=Path,
+        default=Path("build/batch/input"),
+        help="where a URL is downloaded to (default: build/batch/input/)",
     )
     # The workflows' decisions (src/mlops/ci.py), so none of them lives only in YAML.
     p_changed = add(

@@ -125,10 +125,29 @@ def test_quantiles_from_the_histogram_are_within_half_a_bin():
 def test_model_choice_is_checked(params, tmp_path):
     from mlops.batch.model import resolve
 
-    with pytest.raises(MlopsError, match=r"neither 'champion', a version number nor a \.joblib"):
+    with pytest.raises(MlopsError, match=r"neither 'champion', 'auto', a version number"):
         resolve(params, "latest", tmp_path)
     with pytest.raises(MlopsError, match="does not exist"):
         resolve(params, str(tmp_path / "none.joblib"), tmp_path)
+
+
+def test_auto_falls_back_to_the_pipelines_model_without_a_champion(
+    params, tmp_path, batch_model, monkeypatch
+):
+    import shutil
+
+    from mlops.batch.model import resolve
+    from mlops.core.artifacts import MODEL
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(MlopsError, match=r"no alias 'champion'.*models/model.joblib does not"):
+        resolve(params, "auto", tmp_path / "work")
+    MODEL.parent.mkdir()
+    shutil.copyfile(batch_model, MODEL)
+    chosen = resolve(params, "auto", tmp_path / "work")
+    assert chosen.source == "models/model.joblib (the registry has no champion)"
+    assert chosen.version == "unregistered" and not chosen.registered
 
 
 def test_cli_predict_with_the_registered_champion(
@@ -144,6 +163,8 @@ def test_cli_predict_with_the_registered_champion(
 
     env_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     monkeypatch.setenv("MLFLOW_TRACKING_URI", env_uri)
+    mlflow.set_tracking_uri(env_uri)  # global: an earlier test may have pointed it elsewhere
+    mlflow.set_registry_uri(env_uri)
     client = mlflow.MlflowClient(tracking_uri=env_uri, registry_uri=env_uri)
     client.create_registered_model("churn-classifier")
     with warnings.catch_warnings(), mlflow.start_run():

@@ -57,7 +57,7 @@ def steps(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_expected_workflows_exist():
     names = {p.name for p in WORKFLOWS}
-    assert {"pr.yml", "deploy.yml", "retrain.yml", "rollback.yml", "ci.yml"} <= names
+    assert {"pr.yml", "deploy.yml", "retrain.yml", "rollback.yml", "ci.yml", "batch.yml"} <= names
 
 
 def test_actionlint_reports_nothing():
@@ -207,6 +207,7 @@ PROFILES = {  # workflow -> job -> install profile
     "deploy.yml": {"deploy": "pipeline"},
     "retrain.yml": {"retrain": "pipeline"},
     "rollback.yml": {"rollback": "pipeline"},
+    "batch.yml": {"score": "pipeline"},
     "publish.yml": {"image": "image"},
     "ci.yml": {"lint": "lint", "audit-online": "lint", "test": "full"},
 }

@@ -385,3 +385,34 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, train
     restored = client.get_model_version_by_alias("churn-classifier", "champion")
     assert restored.version == champion.version
     assert rollback.succeeded(job, "Build the bento from the champion")
+
+
+def test_batch_scoring_with_zero_configuration(origin, github_api, demo_csv, tmp_path):
+    """batch.yml on the defaults: no tracking server, so model `auto` reproduces the pipeline's
+    model; the demo data is pulled from the embedded DVC remote, scored and uploaded."""
+    import pyarrow.parquet as pq
+
+    owner, name = OWNER_REPO.split("/")
+    repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
+    batch = act(
+        origin,
+        tmp_path / "batch",
+        github_api,
+        event="workflow_dispatch",
+        workflow="batch.yml",
+        payload={
+            "inputs": {"input": "data/raw/churn.csv", "model": "auto"},
+            "ref": "refs/heads/main",
+            "repository": repository,
+        },
+    )
+    job = "Batch scoring/validate, score, upload"
+    assert batch.succeeded(job, "Score"), batch.log[-6000:]
+    assert batch.succeeded(job, "Reproduce the pipeline's model (no tracking server)")
+    scores = next(batch.artifacts.rglob("scores.parquet"))
+    summary = json.loads(next(batch.artifacts.rglob("scores.summary.json")).read_text())
+    rows = sum(1 for _ in demo_csv.open()) - 1
+    assert pq.ParquetFile(scores).metadata.num_rows == rows == summary["rows"] == 7043
+    assert summary["model"]["source"] == "models/model.joblib (the registry has no champion)"
+    text = batch.summary(job)
+    assert "### Batch scoring" in text and "| rows | 7,043 |" in text, text

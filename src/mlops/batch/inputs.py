@@ -27,3 +27,38 @@ def input_format(source: Path) -> Format:
         raise DataError(f"--input: {source} is empty (0 bytes): no header, no rows")
     with source.open("rb") as handle:
         return "parquet" if handle.read(4) == PARQUET_MAGIC else "csv"
+
+
+def fetch(source: str, dest: Path) -> Path:
+    """Bring ``source`` here for scoring (the batch workflow's first step); return its path.
+
+    A URL (``s3://``, ``gs://``, ``azure://``, ``https://``...) is downloaded into ``dest`` with
+    ``dvc get-url`` (the cloud's credentials from its usual environment variables); anything
+    else is a path in this repository, fetched from the DVC remote with ``dvc pull`` when DVC
+    tracks it, or used as it is when git does.
+    """
+    import subprocess
+
+    from mlops.core.errors import MlopsError
+
+    if "://" in source:
+        dest.mkdir(parents=True, exist_ok=True)
+        target = dest / (source.rstrip("/").rsplit("/", 1)[-1] or "input")
+        proc = subprocess.run(
+            ["dvc", "get-url", source, str(target)], capture_output=True, text=True
+        )
+        if proc.returncode != 0:
+            raise MlopsError(f"dvc get-url {source}: {_last_line(proc.stderr)}")
+        return target
+    path = Path(source)
+    proc = subprocess.run(["dvc", "pull", source], capture_output=True, text=True)
+    if proc.returncode != 0 and not path.exists():
+        raise MlopsError(
+            f"{source}: neither tracked by DVC nor in the repository ({_last_line(proc.stderr)})"
+        )
+    return path
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no message"

@@ -47,6 +47,10 @@ class RegistryError(MlopsError):
     """The registry refused an operation (nothing was changed)."""
 
 
+class NotRegisteredError(MlopsError):
+    """The registry has no such version or alias (or no such registered model)."""
+
+
 @dataclass
 class Candidate:
     """Everything registered with a model version."""
@@ -251,7 +255,7 @@ def fetch_version(params: Params, version: str | None, dest: Path) -> dict[str, 
         )
     except MlflowException:
         what = f"version {version!r}" if version else f"alias {CHAMPION!r}"
-        raise MlopsError(
+        raise NotRegisteredError(
             f"model {name!r} has no {what} in the registry; run `mlops register` and "
             "`mlops promote` first"
         ) from None
