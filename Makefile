@@ -83,6 +83,7 @@ bench: setup ## run every benchmark (tens of minutes; needs wrk) and update benc
 	python bench/bootstrap.py
 	python bench/install.py
 	python bench/serving.py
+	python bench/batch.py
 
 lint: $(SETUP) lint-workflows ## ruff (lint + format check), mypy, and the workflow/Dockerfile checks
 	ruff check .

@@ -96,6 +96,13 @@ def test_validation_small_size_runs():
 
 
 @pytest.mark.slow
+def test_batch_quick_scores_and_measures_the_pandas_engine():
+    out = bench("bench/batch.py", "--quick")
+    assert re.search(r"pandas +20,000 rows: +[\d.]+ s, +[\d,]+ rows/s, peak RSS [\d,]+ MB", out)
+    assert "| 20,000 | " in out
+
+
+@pytest.mark.slow
 def test_bootstrap_quick_measures_the_demo_size():
     out = bench("bench/bootstrap.py", "--quick")
     _, median, per_thousand, runs = row(out, "1,409 |")

@@ -75,7 +75,14 @@ def chunks(data: ds.Dataset, source: Path, chunk_rows: int) -> Iterator[pa.Table
     pending: list[pa.RecordBatch] = []
     size = 0
     try:
-        for batch in data.to_batches(batch_size=chunk_rows):
+        # One file at a time, and no read-ahead: pyarrow's defaults (4 files, 16 batches)
+        # would hold several of a directory's files in memory at once.
+        batches = (
+            batch
+            for fragment in data.get_fragments()
+            for batch in fragment.to_batches(batch_size=chunk_rows, batch_readahead=0)
+        )
+        for batch in batches:
             pending.append(batch)
             size += batch.num_rows
             if size >= chunk_rows:
