@@ -120,7 +120,7 @@ test-all: $(SETUP) ## every test (slow end-to-end ones included), without the li
 ci-env: ## the telemetry opt-outs as KEY=VALUE lines (for $GITHUB_ENV)
 	@printf '%s\n' $(TELEMETRY_OFF)
 
-test-fast: setup ## the tests without the slow end-to-end ones
+test-fast: setup ## the tests without the slow end-to-end ones and the Spark ones
 	python -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
 
 test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
