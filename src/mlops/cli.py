@@ -253,6 +253,12 @@ def cmd_image_digest(args: argparse.Namespace) -> None:
     print(digest)
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlops",
@@ -404,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_predict.add_argument(
         "--chunk-rows",
-        type=int,
+        type=_positive_int,
         metavar="N",
         help="with --engine pandas: rows per chunk (default 200000); memory grows with it",
     )

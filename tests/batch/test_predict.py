@@ -200,3 +200,39 @@ def test_spark_without_java_is_one_line(monkeypatch, tmp_path):
     monkeypatch.delenv("JAVA_HOME", raising=False)
     with pytest.raises(MlopsError, match=r"needs Java 17 .*openjdk-17-jre-headless"):
         spark_engine.check_java()
+
+
+def test_fetch_input_downloads_a_url_and_refuses_an_unknown_path(tmp_path, demo_csv, monkeypatch):
+    """A URL goes through `dvc get-url` (here from a local HTTP server on 127.0.0.1)."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    from mlops.batch.inputs import fetch
+
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / "customers.csv").write_bytes(demo_csv.read_bytes())
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.chdir(REPO_ROOT)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/customers.csv"
+        got = fetch(url, tmp_path / "in")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert got == tmp_path / "in" / "customers.csv"
+    assert got.read_bytes() == demo_csv.read_bytes()
+    with pytest.raises(MlopsError, match="neither tracked by DVC nor in the repository"):
+        fetch("data/raw/no-such-table.csv", tmp_path / "in")
+
+
+def test_cli_refuses_a_chunk_size_below_one(capsys):
+    from mlops.cli import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(["predict", "--input", "x.csv", "--output", "y.parquet", "--chunk-rows", "0"])
+    assert exited.value.code == 2
+    assert "--chunk-rows: expected a whole number of at least 1, got '0'" in capsys.readouterr().err

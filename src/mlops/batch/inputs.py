@@ -38,6 +38,7 @@ def fetch(source: str, dest: Path) -> Path:
     tracks it, or used as it is when git does.
     """
     import subprocess
+    import sys
 
     from mlops.core.errors import MlopsError
 
@@ -45,16 +46,21 @@ def fetch(source: str, dest: Path) -> Path:
         dest.mkdir(parents=True, exist_ok=True)
         target = dest / (source.rstrip("/").rsplit("/", 1)[-1] or "input")
         proc = subprocess.run(
-            ["dvc", "get-url", source, str(target)], capture_output=True, text=True
+            [sys.executable, "-m", "dvc", "get-url", source, str(target)],
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             raise MlopsError(f"dvc get-url {source}: {_last_line(proc.stderr)}")
         return target
     path = Path(source)
-    proc = subprocess.run(["dvc", "pull", source], capture_output=True, text=True)
-    if proc.returncode != 0 and not path.exists():
+    proc = subprocess.run(
+        [sys.executable, "-m", "dvc", "pull", source], capture_output=True, text=True
+    )
+    if not path.exists():
         raise MlopsError(
-            f"{source}: neither tracked by DVC nor in the repository ({_last_line(proc.stderr)})"
+            f"{source}: neither tracked by DVC nor in the repository "
+            f"(dvc pull: {_last_line(proc.stderr or proc.stdout)})"
         )
     return path
 

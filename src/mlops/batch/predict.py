@@ -37,6 +37,7 @@ def run(
 ) -> dict[str, Any]:
     """Score ``source`` into ``target``; return the summary (also written beside ``target``)."""
     from mlops.batch import model as models
+    from mlops.batch.inputs import input_format
     from mlops.stages.suite import load_suite
     from mlops.stages.validate import Validator
 
@@ -45,6 +46,7 @@ def run(
             "data.id_column: batch scoring needs an id column, to say whose score each row is"
         )
     started = time.monotonic()
+    input_format(source)  # a missing or empty input fails before a model or a JVM is loaded
     suite = load_suite(params.validation.suite)
     partial = out.partial_path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
