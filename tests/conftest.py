@@ -62,6 +62,7 @@ def run_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("MLFLOW_REGISTRY_URI", None)
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"
     env["DVC_NO_ANALYTICS"] = "1"
     return env

@@ -420,7 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
         "bring a table to score here: a path DVC tracks in this repository (dvc pull), or a URL "
         "(dvc get-url: s3://, gs://, azure://, https://); prints its path (step output path)",
     )
-    p_fetch.add_argument("source", help="e.g. data/raw/churn.csv or s3://bucket/customers.parquet")
+    p_fetch.add_argument(
+        "source", help="a DVC-tracked path (e.g. params.yaml's data.path) or a URL (s3://...)"
+    )
     p_fetch.add_argument(
         "--dest",
         type=Path,

@@ -2,9 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture
+def sqlite_mlflow(tmp_path, monkeypatch) -> Iterator[str]:
+    """An MLflow SQLite store for one test, forgotten afterwards.
+
+    ``mlflow.set_tracking_uri`` (which ``configure_mlflow`` calls) also exports
+    MLFLOW_TRACKING_URI, and MLflow keeps the URI in a module global: both are put back, so
+    no later test (nor the subprocesses it starts) reaches this store.
+    """
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored by monkeypatch at teardown
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(None)
 
 
 @pytest.fixture(scope="session")

@@ -132,7 +132,7 @@ def test_model_choice_is_checked(params, tmp_path):
 
 
 def test_auto_falls_back_to_the_pipelines_model_without_a_champion(
-    params, tmp_path, batch_model, monkeypatch
+    params, tmp_path, batch_model, monkeypatch, sqlite_mlflow
 ):
     import shutil
 
@@ -140,7 +140,6 @@ def test_auto_falls_back_to_the_pipelines_model_without_a_champion(
     from mlops.core.artifacts import MODEL
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(MlopsError, match=r"no alias 'champion'.*models/model.joblib does not"):
         resolve(params, "auto", tmp_path / "work")
     MODEL.parent.mkdir()
@@ -151,7 +150,7 @@ def test_auto_falls_back_to_the_pipelines_model_without_a_champion(
 
 
 def test_cli_predict_with_the_registered_champion(
-    tmp_path, batch_model, demo_csv, expected_proba, monkeypatch
+    tmp_path, batch_model, demo_csv, expected_proba, sqlite_mlflow
 ):
     """The default --model champion, from a SQLite registry: version and md5 in every row."""
     import warnings
@@ -161,10 +160,7 @@ def test_cli_predict_with_the_registered_champion(
     from mlops.core.artifacts import file_md5
     from mlops.tracking import pyfunc
 
-    env_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", env_uri)
-    mlflow.set_tracking_uri(env_uri)  # global: an earlier test may have pointed it elsewhere
-    mlflow.set_registry_uri(env_uri)
+    env_uri = sqlite_mlflow
     client = mlflow.MlflowClient(tracking_uri=env_uri, registry_uri=env_uri)
     client.create_registered_model("churn-classifier")
     with warnings.catch_warnings(), mlflow.start_run():
