@@ -45,6 +45,13 @@ def remove(path: Path) -> None:
         path.unlink()
 
 
+def written_rows(path: Path) -> int:
+    """Rows of the scores written to ``path``: a parquet file, or Spark's directory of them."""
+    import pyarrow.dataset as ds
+
+    return int(ds.dataset(path, format="parquet").count_rows())
+
+
 def finalize(partial: Path, output: Path, input_rows: int, written_rows: int) -> None:
     """Rename the complete ``partial`` to ``output``, or remove it if rows went missing."""
     from mlops.core.errors import MlopsError

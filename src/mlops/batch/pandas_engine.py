@@ -110,7 +110,6 @@ def score(
     import pyarrow.parquet as pq
 
     from mlops.stages.prepare import typed_features
-    from mlops.stages.validate import ValidationError
 
     data = dataset(source)
     input_rows = count_rows(data, source)
@@ -124,14 +123,8 @@ def score(
             raw = table.to_pandas()
             report = validator.validate(raw)
             if not report.success:
-                first, last = tally.rows, tally.rows + len(raw) - 1
-                failures = report.failures
-                for outcome in failures:
-                    print(f"  - {outcome.sentence()}")
-                raise ValidationError(
-                    f"--input: {source}: rows {first}-{last} failed validation "
-                    f"({len(failures)} expectation(s)): {failures[0].sentence()}"
-                )
+                last = tally.rows + len(raw) - 1
+                report.raise_failures(f"--input: {source}: rows {tally.rows}-{last}")
             features = typed_features(raw, params)
             proba = np.asarray(fitted.predict_proba(features[used])[:, 1], dtype="float64")
             labels = (proba >= threshold).astype("int64")
@@ -152,9 +145,3 @@ def score(
         if writer is not None:
             writer.close()
     return input_rows, tally
-
-
-def written_rows(path: Path) -> int:
-    import pyarrow.parquet as pq
-
-    return int(pq.ParquetFile(path).metadata.num_rows)

@@ -67,7 +67,6 @@ def run(
                     input_rows, tally = spark_engine.score(
                         spark, params, source, chosen, validator, partial
                     )
-                    written = spark_engine.written_rows(partial)
                 else:
                     from mlops.batch import pandas_engine
 
@@ -79,8 +78,7 @@ def run(
                         partial,
                         chunk_rows or pandas_engine.CHUNK_ROWS,
                     )
-                    written = pandas_engine.written_rows(partial)
-                out.finalize(partial, target, input_rows, written)
+                out.finalize(partial, target, input_rows, out.written_rows(partial))
             except BaseException:
                 out.remove(partial)
                 raise

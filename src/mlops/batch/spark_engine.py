@@ -182,8 +182,6 @@ def score(
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    from mlops.stages.validate import ValidationError
-
     try:
         frame = typed(read(spark, source), validator.suite)
         input_rows = frame.count()
@@ -193,13 +191,7 @@ def score(
         raise DataError(f"--input: {source}: no data rows (columns: {', '.join(frame.columns)})")
     report = validator.validate_typed(frame, SparkFacts(frame), rows=input_rows)
     if not report.success:
-        failures = report.failures
-        for outcome in failures:
-            print(f"  - {outcome.sentence()}")
-        raise ValidationError(
-            f"--input: {source}: failed validation ({len(failures)} expectation(s)): "
-            f"{failures[0].sentence()}"
-        )
+        report.raise_failures(f"--input: {source}:")
     _write_scores(spark, params, frame, model, partial)
     return input_rows, _tally(spark, partial)
 
@@ -255,9 +247,3 @@ def _tally(spark: SparkSession, partial: Path) -> Tally:
         tally.probability_sum += float(row["total"])
         tally.histogram[int(row["bin"])] += int(row["rows"])
     return tally
-
-
-def written_rows(spark_output: Path) -> int:
-    import pyarrow.dataset as ds
-
-    return int(ds.dataset(spark_output, format="parquet").count_rows())

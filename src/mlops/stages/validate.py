@@ -253,6 +253,16 @@ class Report:
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.success and not o.skipped]
 
+    def raise_failures(self, where: str) -> None:
+        """Print every failure in plain words; raise :class:`ValidationError` naming the first."""
+        failures = self.failures
+        for outcome in failures:
+            print(f"  - {outcome.sentence()}")
+        raise ValidationError(
+            f"{where} failed validation ({len(failures)} expectation(s)): "
+            f"{failures[0].sentence() if failures else 'see the report'}"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "success": self.success,
