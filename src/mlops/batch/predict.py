@@ -13,7 +13,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from mlops.batch import output as out
 from mlops.core.artifacts import write_json
@@ -21,8 +21,7 @@ from mlops.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from mlops.core.config import Params
-
-Engine = Literal["pandas", "spark"]
+    from mlops.stages.validate import Engine
 
 
 def run(
