@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-import shutil
+import re
 import subprocess
 import tomllib
 import urllib.error
@@ -16,51 +16,9 @@ import numpy as np
 import pytest
 import yaml
 
-from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
-from ..servers import background_server, free_port
+from ..conftest import REPO_ROOT, VENV_BIN, run, run_env
 
 pytestmark = pytest.mark.slow
-
-
-def uv_binary() -> str:
-    local = REPO_ROOT / ".tools" / "bin" / "uv"
-    found = str(local) if local.exists() else shutil.which("uv")
-    assert found, "uv not found: run `make setup` first"
-    return found
-
-
-@pytest.fixture(scope="module")
-def built(trained, tmp_path_factory) -> dict:
-    """register + promote (local SQLite store), then `make bento` in a copy of the repo."""
-    base = tmp_path_factory.mktemp("bento")
-    repo = base / "repo"
-    shutil.copytree(trained, repo, symlinks=True)
-    run([*GIT, "commit", "-q", "--allow-empty", "-m", "bento"], repo)
-    env = run_env()
-    env["BENTOML_HOME"] = str(base / "bentoml")
-
-    def sh(*cmd: str) -> str:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
-        assert proc.returncode == 0, f"{cmd} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-        return proc.stdout
-
-    sh("mlops", "register")
-    sh("mlops", "promote")
-    sh("make", "bento", f"UV={uv_binary()}")
-    info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", "churn-service:latest", "-o", "json"))
-    bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / "churn-service" / info["version"]
-    return {"repo": repo, "env": env, "tag": f"churn-service:{info['version']}", "dir": bento_dir}
-
-
-@pytest.fixture(scope="module")
-def server(built, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
-    with background_server(
-        [*cmd, "--port", str(port)], port, "/readyz", log, env=built["env"], cwd=log.parent
-    ) as url:
-        yield url
 
 
 def post(url: str, body: object | bytes) -> tuple[int, object]:
@@ -77,21 +35,6 @@ def post(url: str, body: object | bytes) -> tuple[int, object]:
             return err.code, json.loads(text)
         except json.JSONDecodeError:
             return err.code, text
-
-
-@pytest.fixture(scope="module")
-def test_records(built) -> tuple[list[dict], np.ndarray]:
-    import joblib
-    import pandas as pd
-
-    from mlops.core.config import load_params
-
-    repo = built["repo"]
-    features = load_params(repo / "params.yaml").features.used
-    test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet")[features].head(64)
-    expected = joblib.load(repo / "models" / "model.joblib").predict_proba(test)[:, 1]
-    records = json.loads(test.to_json(orient="records"))
-    return records, expected
 
 
 def test_valid_batch_matches_the_model_in_process(server, test_records):
@@ -207,6 +150,8 @@ def test_generated_dockerfile_passes_hadolint(built):
 def test_bento_packs_the_champion_and_the_locked_requirements(built):
     requirements = (built["dir"] / "env" / "python" / "requirements.txt").read_text()
     assert "scikit-learn==" in requirements and "bentoml==" in requirements
+    # a logistic-regression champion: no TensorFlow, XGBoost or Spark in the image
+    assert not re.search(r"^(tensorflow|xgboost|pyspark)==", requirements, re.MULTILINE)
     from mlops.stages.train import file_md5
 
     bento = yaml.safe_load((built["dir"] / "bento.yaml").read_text())
@@ -239,3 +184,205 @@ def test_service_module_refuses_to_start_without_the_model(tmp_path):
     )
     assert proc.returncode != 0
     assert "mlops bento-import" in proc.stderr
+
+
+def _columns(records: list[dict]) -> dict:
+    return {"columns": {name: [r[name] for r in records] for name in records[0]}}
+
+
+def _split(records: list[dict]) -> dict:
+    names = list(records[0])
+    return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in records]}}
+
+
+def test_columnar_and_records_forms_give_identical_probabilities(server, test_records):
+    records, expected = test_records
+    status, by_record = post(f"{server}/predict", {"records": records})
+    assert status == 200, by_record
+    for body in (_columns(records), _split(records)):
+        status, columnar = post(f"{server}/predict", body)
+        assert status == 200, columnar
+        assert set(columnar) == {"churn_probability", "label", "model_version"}
+        assert columnar["churn_probability"] == [r["churn_probability"] for r in by_record]
+        assert columnar["label"] == [r["label"] for r in by_record]
+        assert columnar["model_version"] == by_record[0]["model_version"]
+    np.testing.assert_allclose(columnar["churn_probability"], expected, rtol=0, atol=1e-9)
+
+
+def _with(records: list[dict], row: int, column: str, value: object) -> list[dict]:
+    changed = [dict(r) for r in records[:5]]
+    changed[row][column] = value
+    return changed
+
+
+def _reshape(change):
+    def make(records: list[dict]) -> dict:
+        body = _columns(records[:5])
+        change(body["columns"])
+        return body
+
+    return make
+
+
+# Each invalid kind, sent columnar: the 400 must name the column.
+COLUMNAR_INVALID = {
+    "missing column": (_reshape(lambda c: c.pop("tenure")), "tenure"),
+    "extra column": (_reshape(lambda c: c.update(colour=["red"] * 5)), "colour"),
+    "wrong type": (lambda r: _columns(_with(r, 2, "monthly_charges", "lots")), "monthly_charges"),
+    "boolean for a number": (
+        lambda r: _columns(_with(r, 1, "total_charges", False)),
+        "total_charges",
+    ),
+    "numeric string": (lambda r: _columns(_with(r, 1, "tenure", " 1e2 ")), "tenure"),
+    "unknown category": (lambda r: _columns(_with(r, 4, "contract", "Ten years")), "contract"),
+    "negative value": (lambda r: _columns(_with(r, 0, "tenure", -3)), "tenure"),
+    "NaN": (lambda r: _columns(_with(r, 3, "tenure", "@NAN@")), "tenure"),
+    "infinity": (lambda r: _columns(_with(r, 3, "monthly_charges", "@INF@")), "monthly_charges"),
+    "ragged columns": (_reshape(lambda c: c["contract"].pop()), "contract"),
+    "empty columns": (_reshape(lambda c: c.update({k: [] for k in c})), "female"),
+    "object, not a list": (_reshape(lambda c: c.update(contract={"0": "One year"})), "contract"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(COLUMNAR_INVALID))
+def test_invalid_columnar_bodies_get_a_400_naming_the_column(server, test_records, case):
+    make, column = COLUMNAR_INVALID[case]
+    body = json.dumps(make(test_records[0]))
+    body = body.replace('"@NAN@"', "NaN").replace('"@INF@"', "Infinity")
+    status, answer = post(f"{server}/predict", body.encode())
+    assert status == 400, (status, answer)
+    assert isinstance(answer, dict) and isinstance(answer["detail"], list), answer
+    assert column in answer["error"], answer
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("total_charges", False), ("tenure", " 1e2 "), ("partner", True)]
+)
+def test_records_are_strict_about_types(server, test_records, column, value):
+    status, answer = post(
+        f"{server}/predict", {"records": _with(test_records[0], 0, column, value)}
+    )
+    assert status == 400, answer
+    assert f"records[0].{column}" in answer["error"], answer
+
+
+def _raw(url: str, method: str, path: str, body, headers: dict[str, str]) -> tuple[int, dict]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = urlsplit(url)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=120)
+    try:
+        conn.request(
+            method,
+            path,
+            body=body,
+            headers=headers,
+            encode_chunked=not isinstance(body, bytes | None),
+        )
+        response = conn.getresponse()
+        text = response.read()
+        assert response.getheader("content-type", "").startswith("application/json"), text[:200]
+        return response.status, json.loads(text)
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("path", ["/predict", "/metadata"])
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        (
+            "multipart/form-data; boundary=xyz",
+            b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--xyz--\r\n',
+        ),
+        ("multipart/form-data", b"a=1"),
+        ("application/x-www-form-urlencoded", b"records=1"),
+        ("text/plain", b"hello"),
+    ],
+)
+def test_bodies_that_are_not_json_get_415(server, path, content_type, body):
+    status, answer = _raw(server, "POST", path, body, {"Content-Type": content_type})
+    assert status == 415, answer
+    assert "Content-Type" in answer["error"] and answer["detail"][0]["loc"] == [
+        "header",
+        "content-type",
+    ]
+
+
+@pytest.mark.parametrize("size", [1024 * 1024 + 1, 50 * 1024 * 1024])
+def test_oversized_chunked_bodies_get_413(server, size):
+    def chunks():
+        sent = 0
+        while sent < size:
+            piece = min(64 * 1024, size - sent)
+            sent += piece
+            yield b" " * piece
+
+    status, answer = _raw(
+        server, "POST", "/predict", chunks(), {"Content-Type": "application/json"}
+    )
+    assert status == 413, answer
+    assert "MLOPS_MAX_BODY_BYTES" in answer["error"]
+
+
+def test_a_chunked_body_within_the_limit_is_served(server, test_records):
+    body = json.dumps({"records": test_records[0][:3]}).encode()
+    status, answer = _raw(
+        server,
+        "POST",
+        "/predict",
+        iter([body[:100], body[100:]]),
+        {"Content-Type": "application/json"},
+    )
+    assert status == 200 and len(answer) == 3
+
+
+def test_a_client_leaving_mid_upload_is_not_counted_as_a_server_error(served, test_records):
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    url = urlsplit(served["url"])
+    for _ in range(3):
+        with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 5000\r\n\r\n" + b'{"records": [' + b" " * 100
+            )
+    time.sleep(1)
+    status, _ = post(f"{served['url']}/predict", {"records": test_records[0][:1]})
+    assert status == 200
+    log = served["log"].read_text(errors="replace")
+    assert "status=500" not in log
+    assert log.count("status=499") >= 3  # nginx's "client closed request": a client error
+    with urllib.request.urlopen(f"{served['url']}/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    errors = [
+        line
+        for line in metrics.splitlines()
+        if 'http_response_code="5' in line
+        and not line.startswith("#")
+        and float(line.split()[-1]) > 0
+    ]
+    assert not errors, errors
+
+
+def test_metadata_answers_get_too(server):
+    with urllib.request.urlopen(f"{server}/metadata", timeout=10) as response:
+        assert json.loads(response.read())["registered_model"] == "churn-classifier"
+    status, answer = post(f"{server}/metadata", {"records": []})
+    assert status == 400 and "no input" in answer["error"]
+
+
+def test_openapi_document_matches_the_service(server):
+    with urllib.request.urlopen(f"{server}/docs.json", timeout=10) as response:
+        spec = json.loads(response.read())
+    predict = spec["paths"]["/predict"]["post"]
+    assert predict["requestBody"]["required"] is True
+    forms = predict["requestBody"]["content"]["application/json"]["schema"]["oneOf"]
+    assert [next(iter(f["properties"])) for f in forms] == ["records", "columns", "dataframe_split"]
+    for status in ("400", "413", "415"):
+        error = predict["responses"][status]["content"]["application/json"]["schema"]
+        assert error["properties"]["detail"]["type"] == "array"
+    assert {"get", "post"} <= set(spec["paths"]["/metadata"])

@@ -6,7 +6,7 @@ request schema generated from the feature configuration and the training data
 (``schema.json``), and the version's provenance as metadata. ``bentoml build`` then packs that
 model into the bento, so the served model never changes after the build.
 
-``record_model`` turns ``schema.json`` into the pydantic model that validates each record:
+``mlops.serving.requests`` turns ``schema.json`` into the checks of each request's columns:
 numeric fields with their range, categorical fields restricted to the categories seen in
 training, no extra fields, no NaN or infinity.
 """
@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from mlops.core.artifacts import MODEL, read_prepared
+from mlops.core.errors import MlopsError
 from mlops.tracking.registry import fetch_version
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pydantic import BaseModel
 
     from mlops.core.config import Params
 
@@ -53,61 +54,38 @@ def build_schema(train: pd.DataFrame, params: Params) -> dict[str, Any]:
     return {"fields": fields, "order": params.features.used}
 
 
-def record_model(schema: dict[str, Any]) -> type[BaseModel]:
-    """A pydantic model of one customer record, from ``schema.json``."""
-    from pydantic import ConfigDict, Field, create_model
+def export_requirements(model_type: str, dest: Path, uv: str = "uv") -> list[str]:
+    """Write the bento's ``requirements.txt`` from ``uv.lock``: the package's core dependencies
+    and the extra of ``model_type``'s family only (TensorFlow only for a Keras champion, the
+    other families' images are gigabytes smaller; never Spark). Returns the extras used."""
+    from mlops.ci.workflow import needed_extras
 
-    definitions: dict[str, Any] = {}
-    for name, spec in schema["fields"].items():
-        annotation: Any
-        constraints: dict[str, Any] = {}
-        if spec["type"] == "binary":
-            annotation = Literal[0, 1]
-        elif spec["type"] == "number":
-            annotation = float
-            constraints["allow_inf_nan"] = False
-            if "minimum" in spec:
-                constraints["ge"] = spec["minimum"]
-        else:
-            annotation = Literal[tuple(spec["categories"])]
-        if spec.get("nullable"):
-            annotation = annotation | None
-        definitions[name] = (annotation, Field(..., **constraints))
-    return create_model(
-        "CustomerRecord",
-        __config__=ConfigDict(extra="forbid", strict=False),
-        **definitions,
-    )
+    extras = needed_extras([model_type])
+    cmd = [uv, "export", "--frozen", "--no-dev", *(f"--extra={e}" for e in extras)]
+    cmd += ["--no-hashes", "--no-emit-project", "--no-annotate", "--quiet", "-o", str(dest)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise MlopsError(f"`{' '.join(cmd)}` failed: {proc.stderr.strip()}")
+    return extras
 
 
-def records_frame(records: list[Any], order: list[str]) -> pd.DataFrame:
-    """The model's input frame from validated records (pydantic models or dicts), built column
-    by column: a column whose values are all numbers or missing becomes float64 (missing: NaN),
-    any other keeps its values as objects. (Column-wise is a third faster than
-    ``model_dump`` + ``DataFrame.from_records``, and the model predicts as fast or faster.)
-    """
-    import numpy as np
-    import pandas as pd
-
-    rows = [r if isinstance(r, dict) else vars(r) for r in records]
-    columns: dict[str, Any] = {}
-    for name in order:
-        values = [row.get(name) for row in rows]
-        if all(v is None or isinstance(v, int | float) for v in values):
-            columns[name] = np.array([np.nan if v is None else v for v in values], dtype="float64")
-        else:
-            columns[name] = pd.Series(values, dtype=object)
-    return pd.DataFrame(columns, columns=order)
-
-
-def import_champion(params: Params, version: str | None = None) -> str:
-    """Store the champion (or ``version``) in the BentoML model store; return its tag."""
+def import_champion(
+    params: Params,
+    version: str | None = None,
+    requirements: Path | None = None,
+    uv: str = "uv",
+) -> str:
+    """Store the champion (or ``version``) in the BentoML model store; return its tag. With
+    ``requirements``, also write the bento's requirements for the model's family there."""
     import bentoml
 
     train = read_prepared("train")
     schema = build_schema(train, params)
     with tempfile.TemporaryDirectory() as tmp:
         facts = fetch_version(params, version, Path(tmp))
+        if requirements is not None:
+            extras = export_requirements(str(facts["model_type"]), requirements, uv)
+            print(f"{requirements}: model.type {facts['model_type']}, extras: {extras or 'none'}")
         metadata = {k: v for k, v in facts.items() if k != "path"}
         with bentoml.models.create(
             params.mlflow.registered_model,

@@ -1,0 +1,342 @@
+"""The bodies ``/predict`` accepts, parsed and validated a column at a time.
+
+Three forms carry the same customers (``schema.json`` names the columns and their rules):
+
+* ``{"records": [{column: value, ...}, ...]}``: one object per customer; answered with one
+  ``{churn_probability, label, model_version}`` object per record;
+* ``{"columns": {column: [value, ...], ...}}``: one list per column;
+* ``{"dataframe_split": {"columns": [...], "data": [[...], ...]}}``: MLflow's split form;
+
+the two columnar forms are answered columnar: ``{"churn_probability": [...], "label": [...],
+"model_version": "..."}``.
+
+Every form becomes the same columns, and each column is checked whole by one pydantic
+``TypeAdapter`` (compiled once from ``schema.json``, run in pydantic-core): strict types (a JSON
+``true`` or ``"1"`` is not a number), the categories seen in training, ranges, nullability, no
+NaN or infinity. Unknown, missing, ragged or empty columns are refused before that. Any
+failure is a ``BadRequest`` whose message names the column and the first offending row, e.g.
+``records[3].tenure: Input should be greater than or equal to 0``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import pydantic_core
+from pydantic import Field, TypeAdapter, ValidationError
+
+FORMS = ("records", "columns", "dataframe_split")
+
+
+class BadRequest(Exception):  # noqa: N818 (named after the HTTP status it becomes)
+    """A body the service refuses: ``status`` and a JSON body ``{"error", "detail"}``."""
+
+    def __init__(
+        self, error: str, loc: list[str | int] | None = None, kind: str = "invalid", status=400
+    ) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+        self.detail = [] if loc is None else [{"loc": loc, "msg": error, "type": kind}]
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.error, "detail": self.detail}
+
+
+Form = Literal["records", "columns"]
+
+
+def parse_json(body: bytes) -> Any:
+    """The JSON value of ``body``; NaN and Infinity are parsed, so that the column check can
+    name their column."""
+    try:
+        return pydantic_core.from_json(body, allow_inf_nan=True)
+    except ValueError as err:
+        raise BadRequest(f"the body is not valid JSON: {err}", [], "json_invalid") from None
+
+
+@dataclass
+class Batch:
+    """A validated body: the model's columns (numpy arrays, one per feature) and its form."""
+
+    columns: dict[str, np.ndarray]
+    rows: int
+    form: Form
+
+
+def model_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """The model's input frame: float64 and object columns kept as they are (pandas would
+    otherwise turn the text columns into its string dtype, and the scikit-learn pipeline
+    predicts about twice as slowly on those). One shared index spares pandas aligning them."""
+    index = pd.RangeIndex(len(next(iter(columns.values()))))
+    return pd.DataFrame(
+        {
+            name: pd.Series(array, index=index, dtype=array.dtype, copy=False)
+            for name, array in columns.items()
+        },
+        index=index,
+        copy=False,
+    )
+
+
+def _annotation(spec: dict[str, Any]) -> Any:
+    """The pydantic type of one value of a column described by ``spec`` (schema.json)."""
+    annotation: Any
+    if spec["type"] == "category":
+        annotation = Literal[tuple(spec["categories"])]
+    else:
+        # (a binary column's 0-or-1 rule is checked on the whole array, in RequestSchema._finish)
+        constraints: dict[str, Any] = {"strict": True, "allow_inf_nan": False}
+        if "minimum" in spec:
+            constraints["ge"] = spec["minimum"]
+        annotation = Annotated[float, Field(**constraints)]
+    return annotation | None if spec.get("nullable") else annotation
+
+
+def _value_schema(spec: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.0 schema of one value of a column described by ``spec``."""
+    out: dict[str, Any]
+    if spec["type"] == "category":
+        out = {"type": "string", "enum": list(spec["categories"])}
+    elif spec["type"] == "binary":
+        out = {"type": "number", "enum": [0, 1]}
+    else:
+        out = {"type": "number"}
+        if "minimum" in spec:
+            out["minimum"] = spec["minimum"]
+    if spec.get("nullable"):
+        out["nullable"] = True
+    return out
+
+
+class RequestSchema:
+    """Parses and validates ``/predict`` bodies against ``schema.json``."""
+
+    def __init__(self, schema: dict[str, Any]) -> None:
+        self.fields: dict[str, dict[str, Any]] = schema["fields"]
+        self.order: list[str] = list(schema["order"])
+        self._names = frozenset(self.order)
+        self._adapters: dict[str, TypeAdapter[list[Any]]] = {
+            name: TypeAdapter(list[_annotation(self.fields[name])])  # type: ignore[misc,arg-type]
+            for name in self.order
+        }
+
+    # -- parsing -----------------------------------------------------------------------------
+    def parse(self, body: bytes) -> Batch:
+        data = parse_json(body)
+        if not isinstance(data, dict) or len(data) != 1 or next(iter(data)) not in FORMS:
+            keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+            raise BadRequest(
+                f"the body must be a JSON object with exactly one of the keys "
+                f"{', '.join(FORMS)} (got {keys})",
+                [],
+                "body_form",
+            )
+        ((form, payload),) = data.items()
+        if form == "records":
+            return self._finish(self._records(payload), "records")
+        if form == "columns":
+            return self._finish(self._columns(payload, ["columns"]), "columns")
+        return self._finish(self._split(payload), "columns")
+
+    def _records(self, records: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+        if not isinstance(records, list):
+            raise BadRequest("records must be a list of objects", ["records"], "list_type")
+        if not records:
+            raise BadRequest("records is empty: send at least one record", ["records"], "empty")
+        for i, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise BadRequest(f"records[{i}] is not an object", ["records", i], "dict_type")
+            if record.keys() != self._names:
+                self._check_names(record, ["records", i], f"records[{i}]")
+        return {
+            name: ([record[name] for record in records], ["records", "{row}", name])
+            for name in self.order
+        }
+
+    def _columns(
+        self, columns: Any, where: list[str | int]
+    ) -> dict[str, tuple[list[Any], list[str | int]]]:
+        label = ".".join(str(p) for p in where)
+        if not isinstance(columns, dict):
+            raise BadRequest(f"{label} must be an object of column -> list", where, "dict_type")
+        self._check_names(columns, where, label)
+        rows: int | None = None
+        first = ""
+        for name in self.order:
+            values = columns[name]
+            if not isinstance(values, list):
+                raise BadRequest(
+                    f"{label}.{name} must be a list of values, one per row",
+                    [*where, name],
+                    "list_type",
+                )
+            if not values:
+                raise BadRequest(f"{label}.{name} is empty", [*where, name], "empty")
+            if rows is None:
+                rows, first = len(values), name
+            elif len(values) != rows:
+                raise BadRequest(
+                    f"{label}.{name} has {len(values)} values but {first} has {rows}: every "
+                    "column needs one value per row",
+                    [*where, name],
+                    "ragged",
+                )
+        return {name: (columns[name], [*where, name, "{row}"]) for name in self.order}
+
+    def _split(self, split: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+        if not isinstance(split, dict) or not {"columns", "data"} <= split.keys():
+            raise BadRequest(
+                'dataframe_split must be an object {"columns": [...], "data": [[...], ...]}',
+                ["dataframe_split"],
+                "dict_type",
+            )
+        extra = sorted(set(split) - {"columns", "data", "index"})
+        if extra:
+            raise BadRequest(
+                f"dataframe_split has an unknown key {extra[0]}", ["dataframe_split", extra[0]]
+            )
+        names, data = split["columns"], split["data"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise BadRequest(
+                "dataframe_split.columns must be a list of column names",
+                ["dataframe_split", "columns"],
+                "list_type",
+            )
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise BadRequest(
+                f"dataframe_split.columns names {twice} twice", ["dataframe_split", "columns"]
+            )
+        self._check_names(dict.fromkeys(names), ["dataframe_split", "columns"], "dataframe_split")
+        if not isinstance(data, list) or not data:
+            raise BadRequest(
+                "dataframe_split.data must be a non-empty list of rows",
+                ["dataframe_split", "data"],
+                "list_type",
+            )
+        for i, row in enumerate(data):
+            if not isinstance(row, list) or len(row) != len(names):
+                raise BadRequest(
+                    f"dataframe_split.data[{i}] must be a list of {len(names)} values, one per "
+                    "column",
+                    ["dataframe_split", "data", i],
+                    "ragged",
+                )
+        transposed = dict(zip(names, (list(c) for c in zip(*data, strict=True)), strict=True))
+        return {
+            name: (transposed[name], ["dataframe_split", "data", "{row}", name])
+            for name in self.order
+        }
+
+    def _check_names(self, mapping: dict[str, Any], where: list[str | int], label: str) -> None:
+        extra = [k for k in mapping if k not in self._names]
+        if extra:
+            raise BadRequest(
+                f"{label}: unknown column {extra[0]} (the model's columns: "
+                f"{', '.join(self.order)})",
+                [*where, extra[0]],
+                "extra_forbidden",
+            )
+        missing = [n for n in self.order if n not in mapping]
+        if missing:
+            raise BadRequest(
+                f"{label}: missing column {missing[0]}", [*where, missing[0]], "missing"
+            )
+
+    def _finish(self, columns: dict[str, tuple[list[Any], list[str | int]]], form: Form) -> Batch:
+        out: dict[str, np.ndarray] = {}
+        rows = 0
+        for name in self.order:
+            values, loc = columns[name]
+            try:
+                checked = self._adapters[name].validate_python(values)
+            except ValidationError as err:
+                first = err.errors(include_url=False)[0]
+                where = [first["loc"][0] if part == "{row}" else part for part in loc]
+                raise BadRequest(f"{_label(where)}: {first['msg']}", where, first["type"]) from None
+            rows = len(checked)
+            spec = self.fields[name]
+            if spec["type"] == "category":
+                out[name] = np.array(checked, dtype=object)
+                continue
+            array = np.array(
+                [np.nan if v is None else v for v in checked] if spec.get("nullable") else checked,
+                dtype="float64",
+            )
+            if spec["type"] == "binary":
+                wrong = np.flatnonzero((array != 0) & (array != 1) & ~np.isnan(array))
+                if len(wrong):
+                    where = [int(wrong[0]) if part == "{row}" else part for part in loc]
+                    raise BadRequest(f"{_label(where)}: Input should be 0 or 1", where, "binary")
+            out[name] = array
+        return Batch(out, rows, form)
+
+    # -- the OpenAPI document ----------------------------------------------------------------
+    def openapi_request(self) -> dict[str, Any]:
+        """The request body of ``/predict`` (OpenAPI 3.0): the three forms."""
+        values = {name: _value_schema(self.fields[name]) for name in self.order}
+        record = {
+            "type": "object",
+            "properties": values,
+            "required": self.order,
+            "additionalProperties": False,
+        }
+        columns = {
+            "type": "object",
+            "properties": {
+                name: {"type": "array", "minItems": 1, "items": spec}
+                for name, spec in values.items()
+            },
+            "required": self.order,
+            "additionalProperties": False,
+            "description": "one list per column, all of the same length",
+        }
+        split = {
+            "type": "object",
+            "properties": {
+                "columns": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": self.order},
+                    "minItems": len(self.order),
+                    "maxItems": len(self.order),
+                    "uniqueItems": True,
+                },
+                "data": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {"type": "array", "items": {}},
+                },
+                "index": {"type": "array", "items": {}},
+            },
+            "required": ["columns", "data"],
+            "additionalProperties": False,
+            "description": "MLflow's split form: one row per list, in the order of columns",
+        }
+
+        def form(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "type": "object",
+                "properties": {name: schema},
+                "required": [name],
+                "additionalProperties": False,
+            }
+
+        return {
+            "oneOf": [
+                form("records", {"type": "array", "minItems": 1, "items": record}),
+                form("columns", columns),
+                form("dataframe_split", split),
+            ]
+        }
+
+
+def _label(loc: list[str | int]) -> str:
+    """``["records", 3, "tenure"]`` -> ``records[3].tenure``."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text

@@ -1,0 +1,77 @@
+"""The served bento, built once for the serving tests: `make bento` from the registry's
+champion (a local SQLite store), then `bentoml serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
+from ..servers import background_server, free_port
+
+
+def uv_binary() -> str:
+    local = REPO_ROOT / ".tools" / "bin" / "uv"
+    found = str(local) if local.exists() else shutil.which("uv")
+    assert found, "uv not found: run `make setup` first"
+    return found
+
+
+@pytest.fixture(scope="package")
+def built(trained, tmp_path_factory) -> dict:
+    """register + promote (local SQLite store), then `make bento` in a copy of the repo."""
+    base = tmp_path_factory.mktemp("bento")
+    repo = base / "repo"
+    shutil.copytree(trained, repo, symlinks=True)
+    run([*GIT, "commit", "-q", "--allow-empty", "-m", "bento"], repo)
+    env = run_env()
+    env["BENTOML_HOME"] = str(base / "bentoml")
+
+    def sh(*cmd: str) -> str:
+        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, f"{cmd} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        return proc.stdout
+
+    sh("mlops", "register")
+    sh("mlops", "promote")
+    sh("make", "bento", f"UV={uv_binary()}")
+    info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", "churn-service:latest", "-o", "json"))
+    bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / "churn-service" / info["version"]
+    return {"repo": repo, "env": env, "tag": f"churn-service:{info['version']}", "dir": bento_dir}
+
+
+@pytest.fixture(scope="package")
+def served(built, tmp_path_factory):
+    """The running server: its base URL and its log (the access log included)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("serve") / "serve.log"
+    cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
+    with background_server(
+        [*cmd, "--port", str(port)], port, "/readyz", log, env=built["env"], cwd=log.parent
+    ) as url:
+        yield {"url": url, "log": log}
+
+
+@pytest.fixture(scope="package")
+def server(served) -> str:
+    return served["url"]
+
+
+@pytest.fixture(scope="package")
+def test_records(built) -> tuple[list[dict], np.ndarray]:
+    import joblib
+    import pandas as pd
+
+    from mlops.core.config import load_params
+
+    repo = built["repo"]
+    features = load_params(repo / "params.yaml").features.used
+    test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet")[features].head(64)
+    expected = joblib.load(repo / "models" / "model.joblib").predict_proba(test)[:, 1]
+    records = json.loads(test.to_json(orient="records"))
+    return records, expected
