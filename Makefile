@@ -69,10 +69,8 @@ metrics: ## print the test metrics of the current model
 
 bento: ## build the serving bento from the registry's champion (after mlops register/promote)
 	rm -rf build/bento && mkdir -p build/bento
-	$(UV) export --frozen --no-dev --all-extras --no-extra spark --no-hashes --no-emit-project --no-annotate \
-		--quiet -o build/bento/requirements.txt
 	$(UV) build --wheel --quiet -o build/bento/wheels
-	mlops bento-import
+	mlops bento-import --requirements build/bento/requirements.txt --uv $(UV)
 	bentoml build
 
 bench: setup ## run every benchmark (tens of minutes; needs wrk) and update bench/RESULTS.md

@@ -137,7 +137,9 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
 
     params = _params(args)
     with contextlib.redirect_stdout(sys.stderr):
-        tag = serving.import_champion(params, version=args.version)
+        tag = serving.import_champion(
+            params, version=args.version, requirements=args.requirements, uv=args.uv
+        )
     print(tag)
 
 
@@ -369,6 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
         "copy the registry's champion into the BentoML model store (before `bentoml build`)",
     )
     p_import.add_argument("--version", help="a registered version instead of the champion")
+    p_import.add_argument(
+        "--requirements",
+        type=Path,
+        metavar="FILE",
+        help="also write the bento's requirements.txt there, with the model family's extra only",
+    )
+    p_import.add_argument("--uv", default="uv", help="the uv binary that exports them")
     for p in registry_commands:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
     p_predict = add(
