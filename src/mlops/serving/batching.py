@@ -3,7 +3,9 @@
 A request that finds the model idle is predicted at once, alone. Requests that arrive while a
 prediction runs queue up, and all of them (up to ``max_rows`` rows) go into the next call as
 one frame. So a lone client pays no batching delay, and under load the batches grow by
-themselves to what arrives during one prediction.
+themselves to what arrives during one prediction. A request that has waited longer than
+``max_wait_s`` when its turn comes is not predicted: it fails with ``Overloaded`` (the service
+answers 503), so that an overloaded service sheds load instead of queueing without end.
 
 (BentoML's adaptive batching, which this replaces, does wait: its dispatcher holds a request
 that finds the service idle for nearly the average wait it has observed, a figure its own
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,57 +28,91 @@ import pandas as pd
 from mlops.serving.requests import Batch, model_frame
 
 
+class Overloaded(Exception):  # noqa: N818 (a state, not a programming error)
+    """A request waited longer than the batcher's ``max_wait_s`` for the model."""
+
+    def __init__(self, waited_s: float, max_wait_s: float) -> None:
+        super().__init__(
+            f"the service is overloaded: the request waited {waited_s * 1000:.0f} ms for the "
+            f"model, more than {max_wait_s * 1000:.0f} ms (MLOPS_MAX_LATENCY_MS); retry later"
+        )
+
+
+@dataclass
+class _Job:
+    batch: Batch
+    future: asyncio.Future[np.ndarray]
+    queued: float  # time.monotonic() when it was submitted
+
+
 class Batcher:
     """Runs ``predict(frame) -> probabilities`` in a worker thread, one call at a time."""
 
     def __init__(
-        self, predict: Callable[[pd.DataFrame], np.ndarray], order: list[str], max_rows: int
+        self,
+        predict: Callable[[pd.DataFrame], np.ndarray],
+        order: list[str],
+        max_rows: int,
+        max_wait_s: float,
     ) -> None:
         self.predict = predict
         self.order = order
         self.max_rows = max_rows
-        self._queue: collections.deque[tuple[Batch, asyncio.Future[np.ndarray]]] = (
-            collections.deque()
-        )
+        self.max_wait_s = max_wait_s
+        self._queue: collections.deque[_Job] = collections.deque()
         self._running = False
-        self.calls = 0  # predict calls so far (tests and the benchmark read it)
+        self.calls = 0  # predict calls so far (the tests read it)
 
     async def submit(self, batch: Batch) -> np.ndarray:
-        """The probabilities of ``batch``'s rows."""
+        """The probabilities of ``batch``'s rows (``Overloaded`` after too long a wait)."""
         future: asyncio.Future[np.ndarray] = asyncio.get_running_loop().create_future()
-        self._queue.append((batch, future))
+        self._queue.append(_Job(batch, future, time.monotonic()))
         if not self._running:
             self._running = True
             asyncio.get_running_loop().create_task(self._drain())
         return await future
 
+    def _next(self) -> _Job | None:
+        """The next job to predict; refuses those waited too long, skips those cancelled."""
+        while self._queue:
+            job = self._queue.popleft()
+            waited = time.monotonic() - job.queued
+            if job.future.done():  # its client went away
+                continue
+            if waited > self.max_wait_s:
+                job.future.set_exception(Overloaded(waited, self.max_wait_s))
+                continue
+            return job
+        return None
+
     async def _drain(self) -> None:
         try:
-            while self._queue:
-                jobs = [self._queue.popleft()]
-                rows = jobs[0][0].rows
-                while self._queue and rows + self._queue[0][0].rows <= self.max_rows:
-                    jobs.append(self._queue.popleft())
-                    rows += jobs[-1][0].rows
+            while (first := self._next()) is not None:
+                jobs, rows = [first], first.batch.rows
+                while self._queue and rows + self._queue[0].batch.rows <= self.max_rows:
+                    if (job := self._next()) is None:
+                        break
+                    jobs.append(job)
+                    rows += job.batch.rows
                 await self._run(jobs)
         finally:
             self._running = False
 
-    async def _run(self, jobs: list[tuple[Batch, asyncio.Future[np.ndarray]]]) -> None:
+    async def _run(self, jobs: list[_Job]) -> None:
         self.calls += 1
         try:
             # the frame too is built in the worker thread: the event loop goes on reading requests
-            proba: Any = await asyncio.to_thread(self._predict, [batch for batch, _ in jobs])
+            proba: Any = await asyncio.to_thread(self._predict, [job.batch for job in jobs])
         except Exception as err:  # handed to every waiting request
-            for _, future in jobs:
-                if not future.done():
-                    future.set_exception(err)
+            for job in jobs:
+                if not job.future.done():
+                    job.future.set_exception(err)
             return
         start = 0
-        for batch, future in jobs:
-            if not future.done():  # a request whose client went away is cancelled
-                future.set_result(proba[start : start + batch.rows])
-            start += batch.rows
+        for job in jobs:
+            if not job.future.done():  # a request whose client went away is cancelled
+                job.future.set_result(proba[start : start + job.batch.rows])
+            start += job.batch.rows
 
     def _predict(self, batches: list[Batch]) -> np.ndarray:
         columns = (

@@ -18,7 +18,8 @@ parsing, its errors and its OpenAPI document):
 
 A request body larger than ``MLOPS_MAX_BODY_BYTES`` (default 1 MiB) is refused with 413,
 whether its size is declared or it is sent chunked; a body that is not JSON gets 415. At most
-``MLOPS_MAX_BATCH_SIZE`` rows (default 1000) go into one prediction call. The model is the
+``MLOPS_MAX_BATCH_SIZE`` rows (default 1000) go into one prediction call; a request that waits
+longer than ``MLOPS_MAX_LATENCY_MS`` (default 2000) for the model gets 503. The model is the
 BentoML model ``MLOPS_BENTO_MODEL`` (default ``churn-classifier:latest``), created by ``mlops
 bento-import``.
 """
@@ -38,7 +39,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from mlops.core.artifacts import MODEL
-from mlops.serving.batching import Batcher
+from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.bento import SCHEMA_FILE
 from mlops.serving.requests import BadRequest, RequestSchema, parse_json
 from mlops.threshold import decision_threshold
@@ -49,6 +50,8 @@ MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 CLIENT_CLOSED = 499  # nginx's status for a request whose client left before the answer
 MAX_BATCH_SIZE = int(os.environ.get("MLOPS_MAX_BATCH_SIZE", "1000"))
+# The longest a request waits for the model before it is answered 503 (overloaded).
+MAX_LATENCY_MS = int(os.environ.get("MLOPS_MAX_LATENCY_MS", "2000"))
 
 champion = bentoml.models.BentoModel(MODEL_TAG)
 _stored = champion.stored  # the local model store only: never fetched from a remote
@@ -156,7 +159,9 @@ class ChurnService:
         self.threshold = decision_threshold(self.model)
         self.info = dict(stored.info.metadata)
         self.version = str(self.info.get("version", "unknown"))
-        self.batcher = Batcher(self._probabilities, REQUESTS.order, MAX_BATCH_SIZE)
+        self.batcher = Batcher(
+            self._probabilities, REQUESTS.order, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000
+        )
         # Everything loaded so far (the libraries, the model) lives as long as the process:
         # out of the garbage collector's sight, a full collection no longer walks it, which
         # otherwise stalled one request in a hundred by tens of milliseconds.
@@ -180,6 +185,10 @@ class ChurnService:
                 "records: one object per record; columnar bodies: one list per output",
             ),
             **ERRORS,
+            503: _json(
+                _error_body_schema(),
+                "overloaded: the request waited longer than MLOPS_MAX_LATENCY_MS for the model",
+            ),
         },
     )
     async def predict(self, request: Request) -> Response:
@@ -188,7 +197,12 @@ class ChurnService:
             batch = REQUESTS.parse(await request.body())
         except BadRequest as err:
             return refuse(err)
-        proba = await self.batcher.submit(batch)
+        try:
+            proba = await self.batcher.submit(batch)
+        except Overloaded as err:
+            return JSONResponse(
+                {"error": str(err), "detail": []}, status_code=503, headers={"Retry-After": "1"}
+            )
         labels = (proba >= self.threshold).astype(int).tolist()
         content: Any
         if batch.form == "records":
