@@ -56,6 +56,7 @@ from common import (
 sys.path.insert(0, str(ROOT))
 from tests.conftest import GIT, copy_repo
 from tests.servers import background_server, free_port
+from tests.serving.conftest import columns_body, split_body
 
 MODEL_URI = "models:/churn-classifier@champion"
 LUA = """
@@ -188,17 +189,6 @@ def _requests(repo: Path) -> Any:
     )
 
 
-def columnar(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``{"columns": ...}`` body of ``rows``."""
-    return {"columns": {name: [row[name] for row in rows] for name in rows[0]}}
-
-
-def split(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """MLflow's ``dataframe_split`` body of ``rows``."""
-    names = list(rows[0])
-    return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in rows]}}
-
-
 def ceiling(repo: Path, rows: list[dict[str, Any]], seconds: float) -> float:
     """Rows/s of the model file's predict_proba on frames of ``rows``, in this process."""
     import joblib
@@ -206,7 +196,7 @@ def ceiling(repo: Path, rows: list[dict[str, Any]], seconds: float) -> float:
     from mlops.serving.requests import model_frame
 
     model = joblib.load(repo / "models" / "model.joblib")
-    frame = model_frame(_requests(repo).parse(json.dumps(columnar(rows)).encode()).columns)
+    frame = model_frame(_requests(repo).parse(json.dumps(columns_body(rows)).encode()).columns)
     model.predict_proba(frame)
     done, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
@@ -268,8 +258,8 @@ RECORDS, COLUMNS = "records", "columns"
 FORMS = {
     ("bento", RECORDS): lambda rows: {"records": rows},
     ("mlflow", RECORDS): lambda rows: {"dataframe_records": rows},
-    ("bento", COLUMNS): columnar,
-    ("mlflow", COLUMNS): split,
+    ("bento", COLUMNS): columns_body,
+    ("mlflow", COLUMNS): split_body,
 }
 
 

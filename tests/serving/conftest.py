@@ -15,6 +15,17 @@ from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
 from ..servers import background_server, free_port
 
 
+def columns_body(rows: list[dict]) -> dict:
+    """The ``{"columns": ...}`` body of ``rows`` (one list per column)."""
+    return {"columns": {name: [row[name] for row in rows] for name in rows[0]}}
+
+
+def split_body(rows: list[dict]) -> dict:
+    """MLflow's ``{"dataframe_split": ...}`` body of ``rows``."""
+    names = list(rows[0])
+    return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in rows]}}
+
+
 def uv_binary() -> str:
     local = REPO_ROOT / ".tools" / "bin" / "uv"
     found = str(local) if local.exists() else shutil.which("uv")

@@ -14,8 +14,6 @@ import pytest
 from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.requests import Batch
 
-ORDER = ["x"]
-
 
 def batch(*values: float) -> Batch:
     return Batch({"x": np.array(values, dtype="float64")}, len(values), "columns")
@@ -45,7 +43,7 @@ def run(coro):
 
 def test_a_lone_request_is_predicted_at_once():
     model = Model()
-    batcher = Batcher(model, ORDER, max_rows=1000, max_wait_s=2)
+    batcher = Batcher(model, max_rows=1000, max_wait_s=2)
 
     async def lone() -> tuple[np.ndarray, float]:
         start = time.perf_counter()
@@ -59,7 +57,7 @@ def test_a_lone_request_is_predicted_at_once():
 
 def test_requests_arriving_during_a_prediction_share_the_next_call_and_get_their_own_rows():
     model = Model(seconds=0.2)
-    batcher = Batcher(model, ORDER, max_rows=1000, max_wait_s=5)
+    batcher = Batcher(model, max_rows=1000, max_wait_s=5)
 
     async def many() -> list[np.ndarray]:
         first = asyncio.ensure_future(batcher.submit(batch(1)))
@@ -76,7 +74,7 @@ def test_requests_arriving_during_a_prediction_share_the_next_call_and_get_their
 
 def test_a_call_takes_at_most_max_rows_unless_one_request_is_larger():
     model = Model(seconds=0.1)
-    batcher = Batcher(model, ORDER, max_rows=4, max_wait_s=5)
+    batcher = Batcher(model, max_rows=4, max_wait_s=5)
 
     async def many() -> None:
         first = asyncio.ensure_future(batcher.submit(batch(0)))
@@ -90,7 +88,7 @@ def test_a_call_takes_at_most_max_rows_unless_one_request_is_larger():
 
 def test_requests_that_waited_too_long_are_refused_not_predicted():
     model = Model(seconds=0.3)
-    batcher = Batcher(model, ORDER, max_rows=1000, max_wait_s=0.1)
+    batcher = Batcher(model, max_rows=1000, max_wait_s=0.1)
 
     async def overload() -> list[object]:
         first = asyncio.ensure_future(batcher.submit(batch(1)))
@@ -106,7 +104,7 @@ def test_requests_that_waited_too_long_are_refused_not_predicted():
 
 def test_a_model_failure_reaches_every_request_of_the_call_and_the_batcher_recovers():
     model = Model(fail=True)
-    batcher = Batcher(model, ORDER, max_rows=1000, max_wait_s=2)
+    batcher = Batcher(model, max_rows=1000, max_wait_s=2)
     with pytest.raises(RuntimeError, match="the model failed"):
         run(batcher.submit(batch(1)))
     model.fail = False

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from ..conftest import REPO_ROOT, VENV_BIN, run, run_env
+from .conftest import columns_body, split_body
 
 pytestmark = pytest.mark.slow
 
@@ -186,20 +187,11 @@ def test_service_module_refuses_to_start_without_the_model(tmp_path):
     assert "mlops bento-import" in proc.stderr
 
 
-def _columns(records: list[dict]) -> dict:
-    return {"columns": {name: [r[name] for r in records] for name in records[0]}}
-
-
-def _split(records: list[dict]) -> dict:
-    names = list(records[0])
-    return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in records]}}
-
-
 def test_columnar_and_records_forms_give_identical_probabilities(server, test_records):
     records, expected = test_records
     status, by_record = post(f"{server}/predict", {"records": records})
     assert status == 200, by_record
-    for body in (_columns(records), _split(records)):
+    for body in (columns_body(records), split_body(records)):
         status, columnar = post(f"{server}/predict", body)
         assert status == 200, columnar
         assert set(columnar) == {"churn_probability", "label", "model_version"}
@@ -217,7 +209,7 @@ def _with(records: list[dict], row: int, column: str, value: object) -> list[dic
 
 def _reshape(change):
     def make(records: list[dict]) -> dict:
-        body = _columns(records[:5])
+        body = columns_body(records[:5])
         change(body["columns"])
         return body
 
@@ -228,16 +220,22 @@ def _reshape(change):
 COLUMNAR_INVALID = {
     "missing column": (_reshape(lambda c: c.pop("tenure")), "tenure"),
     "extra column": (_reshape(lambda c: c.update(colour=["red"] * 5)), "colour"),
-    "wrong type": (lambda r: _columns(_with(r, 2, "monthly_charges", "lots")), "monthly_charges"),
+    "wrong type": (
+        lambda r: columns_body(_with(r, 2, "monthly_charges", "lots")),
+        "monthly_charges",
+    ),
     "boolean for a number": (
-        lambda r: _columns(_with(r, 1, "total_charges", False)),
+        lambda r: columns_body(_with(r, 1, "total_charges", False)),
         "total_charges",
     ),
-    "numeric string": (lambda r: _columns(_with(r, 1, "tenure", " 1e2 ")), "tenure"),
-    "unknown category": (lambda r: _columns(_with(r, 4, "contract", "Ten years")), "contract"),
-    "negative value": (lambda r: _columns(_with(r, 0, "tenure", -3)), "tenure"),
-    "NaN": (lambda r: _columns(_with(r, 3, "tenure", "@NAN@")), "tenure"),
-    "infinity": (lambda r: _columns(_with(r, 3, "monthly_charges", "@INF@")), "monthly_charges"),
+    "numeric string": (lambda r: columns_body(_with(r, 1, "tenure", " 1e2 ")), "tenure"),
+    "unknown category": (lambda r: columns_body(_with(r, 4, "contract", "Ten years")), "contract"),
+    "negative value": (lambda r: columns_body(_with(r, 0, "tenure", -3)), "tenure"),
+    "NaN": (lambda r: columns_body(_with(r, 3, "tenure", "@NAN@")), "tenure"),
+    "infinity": (
+        lambda r: columns_body(_with(r, 3, "monthly_charges", "@INF@")),
+        "monthly_charges",
+    ),
     "ragged columns": (_reshape(lambda c: c["contract"].pop()), "contract"),
     "empty columns": (_reshape(lambda c: c.update({k: [] for k in c})), "female"),
     "object, not a list": (_reshape(lambda c: c.update(contract={"0": "One year"})), "contract"),

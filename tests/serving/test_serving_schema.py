@@ -12,6 +12,9 @@ import pytest
 from mlops.serving.bento import build_schema
 from mlops.serving.requests import BadRequest, RequestSchema, model_frame
 
+from .conftest import columns_body as columns
+from .conftest import split_body as dataframe_split
+
 
 @pytest.fixture(scope="module")
 def schema(demo_split, params):
@@ -31,15 +34,6 @@ def rows(demo_split, params) -> list[dict]:
 
 def records(rows: list[dict]) -> dict:
     return {"records": rows}
-
-
-def columns(rows: list[dict]) -> dict:
-    return {"columns": {name: [row[name] for row in rows] for name in rows[0]}}
-
-
-def dataframe_split(rows: list[dict]) -> dict:
-    names = list(rows[0])
-    return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in rows]}}
 
 
 def parse(requests: RequestSchema, body: object) -> object:

@@ -51,17 +51,14 @@ class Batcher:
     def __init__(
         self,
         predict: Callable[[pd.DataFrame], np.ndarray],
-        order: list[str],
         max_rows: int,
         max_wait_s: float,
     ) -> None:
         self.predict = predict
-        self.order = order
         self.max_rows = max_rows
         self.max_wait_s = max_wait_s
         self._queue: collections.deque[_Job] = collections.deque()
         self._running = False
-        self.calls = 0  # predict calls so far (the tests read it)
 
     async def submit(self, batch: Batch) -> np.ndarray:
         """The probabilities of ``batch``'s rows (``Overloaded`` after too long a wait)."""
@@ -99,7 +96,6 @@ class Batcher:
             self._running = False
 
     async def _run(self, jobs: list[_Job]) -> None:
-        self.calls += 1
         try:
             # the frame too is built in the worker thread: the event loop goes on reading requests
             proba: Any = await asyncio.to_thread(self._predict, [job.batch for job in jobs])
@@ -118,6 +114,9 @@ class Batcher:
         columns = (
             batches[0].columns
             if len(batches) == 1
-            else {name: np.concatenate([b.columns[name] for b in batches]) for name in self.order}
+            else {
+                name: np.concatenate([b.columns[name] for b in batches])
+                for name in batches[0].columns
+            }
         )
         return self.predict(model_frame(columns))

@@ -31,11 +31,16 @@ from pydantic import Field, TypeAdapter, ValidationError
 FORMS = ("records", "columns", "dataframe_split")
 
 
-class BadRequest(Exception):  # noqa: N818 (named after the HTTP status it becomes)
-    """A body the service refuses: ``status`` and a JSON body ``{"error", "detail"}``."""
+class BadRequest(Exception):  # noqa: N818 (named after the HTTP status it mostly becomes)
+    """A request the service refuses: ``status`` (400 unless given) and the JSON body every
+    refusal has, ``{"error", "detail"}``."""
 
     def __init__(
-        self, error: str, loc: list[str | int] | None = None, kind: str = "invalid", status=400
+        self,
+        error: str,
+        loc: list[str | int] | None = None,
+        kind: str = "invalid",
+        status: int = 400,
     ) -> None:
         super().__init__(error)
         self.error = error
@@ -139,7 +144,7 @@ class RequestSchema:
         if form == "records":
             return self._finish(self._records(payload), "records")
         if form == "columns":
-            return self._finish(self._columns(payload, ["columns"]), "columns")
+            return self._finish(self._columns(payload), "columns")
         return self._finish(self._split(payload), "columns")
 
     def _records(self, records: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
@@ -157,10 +162,9 @@ class RequestSchema:
             for name in self.order
         }
 
-    def _columns(
-        self, columns: Any, where: list[str | int]
-    ) -> dict[str, tuple[list[Any], list[str | int]]]:
-        label = ".".join(str(p) for p in where)
+    def _columns(self, columns: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+        where: list[str | int] = ["columns"]
+        label = "columns"
         if not isinstance(columns, dict):
             raise BadRequest(f"{label} must be an object of column -> list", where, "dict_type")
         self._check_names(columns, where, label)

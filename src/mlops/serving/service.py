@@ -159,9 +159,7 @@ class ChurnService:
         self.threshold = decision_threshold(self.model)
         self.info = dict(stored.info.metadata)
         self.version = str(self.info.get("version", "unknown"))
-        self.batcher = Batcher(
-            self._probabilities, REQUESTS.order, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000
-        )
+        self.batcher = Batcher(self._probabilities, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
         # Everything loaded so far (the libraries, the model) lives as long as the process:
         # out of the garbage collector's sight, a full collection no longer walks it, which
         # otherwise stalled one request in a hundred by tens of milliseconds.
@@ -200,9 +198,9 @@ class ChurnService:
         try:
             proba = await self.batcher.submit(batch)
         except Overloaded as err:
-            return JSONResponse(
-                {"error": str(err), "detail": []}, status_code=503, headers={"Retry-After": "1"}
-            )
+            response = refuse(BadRequest(str(err), kind="overloaded", status=503))
+            response.headers["Retry-After"] = "1"
+            return response
         labels = (proba >= self.threshold).astype(int).tolist()
         content: Any
         if batch.form == "records":
@@ -282,21 +280,24 @@ class BodySizeLimit:
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             if int(declared) <= DRAIN_LIMIT_BYTES:
                 await self._drain(receive, DRAIN_LIMIT_BYTES)  # so the client reads the 413
-            await self._refuse(send)
+            await self._too_large(scope, receive, send)
             return
         chunks: list[bytes] = []
         seen = 0
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                await self._answer(send, CLIENT_CLOSED, "the client left mid-upload")
+                left = BadRequest(
+                    "the client left mid-upload", ["body"], "client_closed", CLIENT_CLOSED
+                )
+                await refuse(left)(scope, receive, send)
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
             if seen > self.max_bytes:
                 if message.get("more_body"):
                     await self._drain(receive, DRAIN_LIMIT_BYTES - seen)
-                await self._refuse(send)
+                await self._too_large(scope, receive, send)
                 return
             chunks.append(chunk)
             if not message.get("more_body"):
@@ -320,23 +321,9 @@ class BodySizeLimit:
             if message["type"] != "http.request" or not message.get("more_body"):
                 return
 
-    async def _refuse(self, send: Any) -> None:
-        await self._answer(
-            send, 413, f"request body larger than {self.max_bytes} bytes (MLOPS_MAX_BODY_BYTES)"
-        )
-
-    @staticmethod
-    async def _answer(send: Any, status: int, error: str) -> None:
-        kind = "too_large" if status == 413 else "client_closed"
-        body = BadRequest(error, ["body"], kind, status=status).body()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+    async def _too_large(self, scope: Any, receive: Any, send: Any) -> None:
+        error = f"request body larger than {self.max_bytes} bytes (MLOPS_MAX_BODY_BYTES)"
+        await refuse(BadRequest(error, ["body"], "too_large", status=413))(scope, receive, send)
 
 
 # @bentoml.service returns a bentoml Service object, which mypy cannot see through.
