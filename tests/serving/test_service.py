@@ -371,6 +371,9 @@ def test_metadata_answers_get_too(server):
         assert json.loads(response.read())["registered_model"] == "churn-classifier"
     status, answer = post(f"{server}/metadata", {"records": []})
     assert status == 400 and "no input" in answer["error"]
+    # found by the fuzz test: a body of only whitespace is not JSON, hence not "no input"
+    status, answer = post(f"{server}/metadata", b"\n")
+    assert status == 400 and "not valid JSON" in answer["error"]
 
 
 def test_openapi_document_matches_the_service(server):

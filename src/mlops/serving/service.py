@@ -242,7 +242,7 @@ class ChurnService:
     )
     async def metadata(self, request: Request) -> Response:
         body = await request.body()
-        if body.strip():
+        if body:  # no body at all is "no input"; anything else must be JSON {}
             try:
                 json_body(request)
                 if parse_json(body) != {}:
