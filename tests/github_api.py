@@ -9,6 +9,11 @@ It answers the calls CML's GitHub driver makes to post a report, and records eve
 * ``GET /api/v3/repos/{o}/{r}/pulls`` and ``/pulls/{n}``
 * ``GET/POST /api/v3/repos/{o}/{r}/commits/{sha}/comments`` and
   ``GET/PATCH /api/v3/repos/{o}/{r}/comments/{id}``: commit comments (``--target=commit``)
+* ``GET /api/v3/repos/{o}/{r}/actions/artifacts`` (``?name=``), ``/actions/runs/{id}`` and
+  ``/actions/runs/{id}/jobs``: the Actions artifacts, runs and jobs ``mlops registry restore``
+  selects a store by (:meth:`GitHubAPI.add_run`, :meth:`GitHubAPI.add_artifact`)
+* ``GET /api/v3/repos/{o}/{r}/actions/artifacts/{id}/zip``: like GitHub, a 302 to
+  ``/blobs/{id}``, signed storage that answers 400 to a request carrying ``Authorization``
 * ``POST /assets`` and ``GET /assets/{name}``: a stand-in for CML's image host
   (``--publish-url``), so image publishing can be tested without reaching asset.cml.dev
 
@@ -79,6 +84,36 @@ class Comment:
     author: str | None = None  # None: the token's user (GitHubAPI.login)
 
 
+@dataclass
+class WorkflowRun:
+    id: int
+    repository: str  # owner/name of the run
+    workflow: str  # .github/workflows/<file>
+    event: str
+    head_branch: str
+    head_sha: str
+    jobs: list[dict[str, Any]]  # {"name", "conclusion", "steps": [{"name", "conclusion"}]}
+    head_repository: str = ""  # where the code came from (a fork's name); default repository
+    conclusion: str = "success"
+
+
+@dataclass
+class Artifact:
+    id: int
+    run_id: int
+    name: str
+    data: bytes  # the zip
+    created_at: str
+    expired: bool = False
+
+
+@dataclass
+class Redirect:
+    """A 302 answer (the handler sends ``Location``)."""
+
+    location: str
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -95,6 +130,8 @@ class GitHubAPI:
     comments: dict[int, Comment] = field(default_factory=dict)
     pulls: list[Pull] = field(default_factory=list)
     assets: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    runs: dict[int, WorkflowRun] = field(default_factory=dict)
+    artifacts: dict[int, Artifact] = field(default_factory=dict)
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -128,6 +165,49 @@ class GitHubAPI:
         owner, repo = repository.split("/", 1)
         with self._lock:
             return self._store(owner, repo, body, issue_number=number, author=author)
+
+    def add_run(
+        self,
+        repository: str,
+        workflow: str,
+        event: str,
+        jobs: list[dict[str, Any]],
+        *,
+        head_branch: str = "main",
+        head_sha: str = "0" * 40,
+        head_repository: str = "",
+    ) -> WorkflowRun:
+        """A finished workflow run (``workflow`` a file name under .github/workflows/)."""
+        with self._lock:
+            run = WorkflowRun(
+                self._new_id(),
+                repository,
+                f".github/workflows/{workflow}",
+                event,
+                head_branch,
+                head_sha,
+                jobs,
+                head_repository or repository,
+            )
+            if any(job.get("conclusion") != "success" for job in jobs):
+                run.conclusion = "failure"
+            self.runs[run.id] = run
+            return run
+
+    def add_artifact(
+        self,
+        run: WorkflowRun,
+        name: str,
+        data: bytes,
+        *,
+        created_at: str | None = None,
+        expired: bool = False,
+    ) -> Artifact:
+        """An artifact ``run`` uploaded (``data``: its zip, as GitHub serves it)."""
+        with self._lock:
+            artifact = Artifact(self._new_id(), run.id, name, data, created_at or _now(), expired)
+            self.artifacts[artifact.id] = artifact
+            return artifact
 
     def issue_comments(self, repository: str, number: int) -> list[Comment]:
         owner, repo = repository.split("/", 1)
@@ -240,6 +320,10 @@ class GitHubAPI:
             ("PATCH", repo_re + r"/comments/(?P<id>\d+)$", self._update_comment),
             ("GET", repo_re + r"/pulls$", self._list_pulls),
             ("GET", repo_re + r"/pulls/(?P<n>\d+)$", self._get_pull),
+            ("GET", repo_re + r"/actions/artifacts$", self._list_artifacts),
+            ("GET", repo_re + r"/actions/artifacts/(?P<id>\d+)/zip$", self._artifact_zip),
+            ("GET", repo_re + r"/actions/runs/(?P<id>\d+)$", self._get_run),
+            ("GET", repo_re + r"/actions/runs/(?P<id>\d+)/jobs$", self._run_jobs),
         ]
         for verb, pattern, func in routes:
             match = re.match(pattern, rest)
@@ -350,6 +434,111 @@ class GitHubAPI:
                 return 200, self._pull_json(p)
         return 404, {"message": "Not Found"}
 
+    # --- Actions: artifacts, runs, jobs --------------------------------------------------------
+
+    def _owned(self, m: dict[str, str], run_id: int) -> WorkflowRun | None:
+        run = self.runs.get(run_id)
+        if run is None or run.repository != f"{m['owner']}/{m['repo']}":
+            return None
+        return run
+
+    def _artifact_json(self, a: Artifact) -> dict[str, Any]:
+        run = self.runs[a.run_id]
+        base = f"{self.api_url}/repos/{run.repository}/actions/artifacts/{a.id}"
+        return {
+            "id": a.id,
+            "node_id": f"MDg6QXJ0aWZhY3Q{a.id}",
+            "name": a.name,
+            "size_in_bytes": len(a.data),
+            "url": base,
+            "archive_download_url": f"{base}/zip",
+            "expired": a.expired,
+            "created_at": a.created_at,
+            "updated_at": a.created_at,
+            "expires_at": "2099-01-01T00:00:00Z",
+            "digest": "sha256:" + hashlib.sha256(a.data).hexdigest(),
+            "workflow_run": {
+                "id": run.id,
+                "repository_id": 42,
+                "head_repository_id": 42 if run.head_repository == run.repository else 4242,
+                "head_branch": run.head_branch,
+                "head_sha": run.head_sha,
+            },
+        }
+
+    def _list_artifacts(self, m: dict[str, str], q: Any, _b: Any) -> tuple[int, Any]:
+        name = q.get("name", [None])[0]
+        found = [
+            a
+            for a in sorted(self.artifacts.values(), key=lambda a: a.id, reverse=True)
+            if self._owned(m, a.run_id) is not None and (name is None or a.name == name)
+        ]
+        page = self._page(found, q)
+        return 200, {"total_count": len(found), "artifacts": [self._artifact_json(a) for a in page]}
+
+    def _artifact_zip(self, m: dict[str, str], _q: Any, _b: Any) -> tuple[int, Any]:
+        a = self.artifacts.get(int(m["id"]))
+        if a is None or self._owned(m, a.run_id) is None:
+            return 404, {"message": "Not Found"}
+        if a.expired:
+            return 410, {"message": "Artifact has expired"}
+        return 302, Redirect(f"{self.url}/blobs/{a.id}?sig=test-signature")
+
+    def blob(self, path: str, headers: dict[str, str]) -> tuple[int, Any]:
+        """Signed storage: the zip, refused to a request that carries a token."""
+        if "authorization" in headers:
+            body = b"<Error><Code>InvalidAuthenticationInfo</Code></Error>"
+            return 400, ("application/xml", body)
+        a = self.artifacts.get(int(path.rsplit("/", 1)[1] or 0))
+        if a is None:
+            return 404, ("application/xml", b"<Error><Code>BlobNotFound</Code></Error>")
+        return 200, ("application/zip", a.data)
+
+    def _run_json(self, run: WorkflowRun) -> dict[str, Any]:
+        name = run.repository.split("/", 1)[1]
+        return {
+            "id": run.id,
+            "name": Path(run.workflow).stem,
+            "path": run.workflow,
+            "event": run.event,
+            "status": "completed",
+            "conclusion": run.conclusion,
+            "head_branch": run.head_branch,
+            "head_sha": run.head_sha,
+            "run_attempt": 1,
+            "html_url": f"{self.url}/{run.repository}/actions/runs/{run.id}",
+            "repository": {"id": 42, "full_name": run.repository, "name": name},
+            "head_repository": {
+                "id": 42 if run.head_repository == run.repository else 4242,
+                "full_name": run.head_repository,
+            },
+        }
+
+    def _get_run(self, m: dict[str, str], _q: Any, _b: Any) -> tuple[int, Any]:
+        run = self._owned(m, int(m["id"]))
+        return (404, {"message": "Not Found"}) if run is None else (200, self._run_json(run))
+
+    def _run_jobs(self, m: dict[str, str], q: Any, _b: Any) -> tuple[int, Any]:
+        run = self._owned(m, int(m["id"]))
+        if run is None:
+            return 404, {"message": "Not Found"}
+        jobs = [
+            {
+                "id": run.id * 100 + i,
+                "run_id": run.id,
+                "name": job["name"],
+                "status": "completed",
+                "conclusion": job.get("conclusion"),
+                "steps": [
+                    {"name": st["name"], "status": "completed",
+                     "conclusion": st.get("conclusion"), "number": n}
+                    for n, st in enumerate(job.get("steps") or [], start=1)
+                ],
+            }
+            for i, job in enumerate(run.jobs)
+        ]  # fmt: skip
+        return 200, {"total_count": len(jobs), "jobs": self._page(jobs, q)}
+
     def _assets(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         if method == "POST" and path == "/assets":
             data = body if isinstance(body, bytes) else b""
@@ -395,13 +584,19 @@ def _handler(api: GitHubAPI) -> type[BaseHTTPRequestHandler]:
                 body=body,
             )
             api.requests.append(record)
-            if split.path.startswith(API_PREFIX) and not self._authorised():
+            if split.path.startswith("/blobs/"):
+                status, payload = api.blob(split.path, record.headers)
+            elif split.path.startswith(API_PREFIX) and not self._authorised():
                 status, payload = 401, {"message": "Bad credentials"}
             elif split.path.startswith(API_PREFIX) and raw and body is raw:
                 status, payload = 400, {"message": f"Problems parsing JSON ({content_type})"}
             else:
                 status, payload = api.handle(self.command, split.path, record.query, body)
             record.status = status
+            headers: dict[str, str] = {}
+            if isinstance(payload, Redirect):
+                headers["Location"] = payload.location
+                payload = {"message": "Found"}
             if isinstance(payload, tuple):
                 kind, data = payload
             else:
@@ -409,6 +604,8 @@ def _handler(api: GitHubAPI) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
 

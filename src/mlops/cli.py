@@ -20,6 +20,7 @@ from mlops.core.artifacts import (
     DATA_DVC,
     DRIFT,
     METRICS,
+    MLFLOW_STORE_EXPORT,
     MODEL,
     PARAMS,
     REPORT_DIR,
@@ -97,11 +98,16 @@ def cmd_gate(args: argparse.Namespace) -> None:
 
 def _registry_result(args: argparse.Namespace, result: Any) -> None:
     from mlops.ci import workflow as ci
-    from mlops.tracking.runs import tracking_uri
 
     line = f"{result.action}: {result.model} v{result.version} ({result.detail})"
     print(result.to_json() if args.json else line)
-    ci.write_summary(ci.registry_summary(line, tracking_uri(_params(args))))
+    ci.write_summary(ci.registry_summary(line, _tracking_uri(args)))
+
+
+def _tracking_uri(args: argparse.Namespace) -> str:
+    from mlops.tracking.runs import tracking_uri
+
+    return tracking_uri(_params(args))
 
 
 def cmd_register(args: argparse.Namespace) -> None:
@@ -115,11 +121,24 @@ def cmd_register(args: argparse.Namespace) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> None:
+    from mlops.ci import workflow as ci
     from mlops.tracking import registry
 
     params = _params(args)
-    with contextlib.redirect_stdout(sys.stderr):
-        result = registry.promote(params)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            result = registry.promote(params)
+    except registry.NotPromotedError as exc:
+        ci.write_output("promoted", "false")
+        if args.refusal == "fail":
+            raise
+        # On main, a model that loses to the champion is an outcome, not an error: it stays
+        # registered (the challenger), the champion and its image stay.
+        print(f"::warning title=Not promoted::{exc}")
+        ci.write_summary(ci.registry_summary(f"not promoted: {exc}", _tracking_uri(args)))
+        print(f"not promoted: {exc}")
+        return
+    ci.write_output("promoted", "true")
     _registry_result(args, result)
 
 
@@ -130,6 +149,65 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     with contextlib.redirect_stdout(sys.stderr):
         result = registry.rollback(params, to=args.to)
     _registry_result(args, result)
+
+
+def cmd_registry_restore(args: argparse.Namespace) -> None:
+    from mlops.ci import store_chain
+    from mlops.ci import workflow as ci
+    from mlops.ci.github import GitHub
+    from mlops.core.errors import MlopsError
+    from mlops.tracking import store
+    from mlops.tracking.runs import server_configured
+
+    params = _params(args)
+    if server_configured(params):
+        print(f"a tracking server is configured ({_tracking_uri(args)}): nothing to restore")
+        return
+    if args.fresh:
+        record = {"fresh": True, "reason": "a fresh registry was asked for (`fresh_registry`)"}
+    else:
+        try:
+            github = GitHub.from_env(args.repo, permission_hint="actions: read")
+            with contextlib.redirect_stdout(sys.stderr):  # MLflow's migration messages
+                record = store_chain.restore(params, github, branch=args.branch)
+        except MlopsError as exc:
+            text = store_chain.failure_summary(exc, read_only=args.read_only)
+            ci.write_summary(text)
+            if not args.read_only:
+                raise
+            print(f"::warning title=Registry store not restored::{exc}")
+            return
+    store.write_restored(record)
+    text = store_chain.restored_summary(record, read_only=args.read_only)
+    print(text)
+    ci.write_summary(text)
+
+
+def cmd_registry_save(args: argparse.Namespace) -> None:
+    from mlops.ci import store_chain
+    from mlops.ci import workflow as ci
+    from mlops.tracking import store
+    from mlops.tracking.runs import server_configured
+
+    params = _params(args)
+    if server_configured(params):
+        print(f"a tracking server is configured ({_tracking_uri(args)}): nothing to save")
+        return
+    restored = store.read_restored() or {}
+    with contextlib.redirect_stdout(sys.stderr):
+        manifest = store.save(params, args.output, restored.get("continued_from"))
+    text = store_chain.saved_summary(manifest)
+    print(text)
+    ci.write_summary(text)
+
+
+def _flag(text: str) -> bool:
+    """A workflow input's boolean: true/false (empty: false, as for a scheduled run)."""
+    if text.strip().lower() in ("true", "1", "yes"):
+        return True
+    if text.strip().lower() in ("", "false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def cmd_bento_import(args: argparse.Namespace) -> None:
@@ -229,9 +307,10 @@ def cmd_smoke_test(args: argparse.Namespace) -> None:
 def cmd_check_reproduction(args: argparse.Namespace) -> None:
     from mlops.ci import reproduction
     from mlops.ci import workflow as ci
+    from mlops.ci.github import GitHub
     from mlops.core.errors import MlopsError
 
-    github = reproduction.GitHub.from_env(args.repo)
+    github = GitHub.from_env(args.repo)
     sha = args.sha or os.environ.get("GITHUB_SHA") or git_commit()
     if not sha:
         raise MlopsError("--sha not given, GITHUB_SHA is not set and this is not a git checkout")
@@ -325,8 +404,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--baseline",
         choices=["auto", "main", "champion"],
         default="auto",
-        help="auto (default): the champion when an MLflow server is configured and has one, "
-        "else the model at --base-rev",
+        help="auto (default): the champion when an MLflow server is configured or the "
+        "production store was restored (mlops registry restore) and has one, else the model at "
+        "--base-rev",
     )
     p_report.add_argument(
         "--base-rev", help="git revision of the baseline (default: main, else origin/main)"
@@ -365,6 +445,56 @@ def build_parser() -> argparse.ArgumentParser:
         add("rollback", cmd_rollback, "move alias 'champion' back to the previous champion"),
     ]
     registry_commands[2].add_argument("--to", metavar="VERSION", help="the version to restore")
+    registry_commands[1].add_argument(
+        "--refusal",
+        choices=["fail", "warn"],
+        default="fail",
+        help="when the challenger loses to the champion or misses a minimum: fail (default), "
+        "or warn and exit 0 (the deploy and retrain workflows); sets the step output promoted",
+    )
+    p_registry = add(
+        "registry",
+        lambda args: None,
+        "the zero-configuration registry: the production MLflow store kept as a chain of "
+        "GitHub Actions artifacts (does nothing when a tracking server is configured)",
+    )
+    registry_sub = p_registry.add_subparsers(dest="action", metavar="ACTION", required=True)
+    p_restore = registry_sub.add_parser(
+        "restore",
+        help="restore the newest trusted mlflow-store artifact (GitHub REST API, actions: read)",
+        description="restore the newest mlflow-store artifact uploaded by a successful "
+        "production run (deploy, retrain, rollback) of this repository on main, check it and "
+        "record which run it continues (GITHUB_TOKEN, GITHUB_REPOSITORY from the environment)",
+    )
+    p_restore.set_defaults(handler=cmd_registry_restore)
+    p_restore.add_argument(
+        "--fresh",
+        type=_flag,
+        nargs="?",
+        const=True,
+        default=False,
+        help="start an empty store instead (true/false: the retrain workflow's fresh_registry)",
+    )
+    p_restore.add_argument(
+        "--read-only",
+        action="store_true",
+        help="for a PR's report: a store that cannot be restored is a warning, not an error",
+    )
+    p_restore.add_argument("--branch", default="main", help="the production branch (main)")
+    p_restore.add_argument("--repo", help="owner/name (default: GITHUB_REPOSITORY)")
+    p_save = registry_sub.add_parser(
+        "save",
+        help="check the local MLflow store and copy it, with its manifest, for the artifact",
+        description="check the local MLflow store and copy it into one folder with a manifest "
+        "(which run saved it and which it continued), for the mlflow-store artifact",
+    )
+    p_save.set_defaults(handler=cmd_registry_save)
+    p_save.add_argument(
+        "--output",
+        type=Path,
+        default=MLFLOW_STORE_EXPORT,
+        help=f"the folder to write (replaced; default: {MLFLOW_STORE_EXPORT}/)",
+    )
     p_import = add(
         "bento-import",
         cmd_bento_import,

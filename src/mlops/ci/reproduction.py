@@ -16,17 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from mlops.ci.github import GitHub
 from mlops.core.artifacts import DVC_LOCK, METRICS, read_lock, read_metrics
 from mlops.core.errors import ArtifactError, MlopsError
 
@@ -131,69 +128,6 @@ def metric_mismatches(
                 f"{name}: retrained {actual[name]:.6f}, the PR reported {float(expected[name]):.6f}"
             )
     return problems
-
-
-# --- the GitHub API ---------------------------------------------------------------------------
-
-
-@dataclass
-class GitHub:
-    api_url: str
-    repository: str
-    token: str
-
-    @classmethod
-    def from_env(cls, repository: str | None = None) -> GitHub:
-        repository = repository or os.environ.get("GITHUB_REPOSITORY", "")
-        token = os.environ.get("GITHUB_TOKEN", "")
-        if not repository:
-            raise MlopsError("--repo not given and GITHUB_REPOSITORY is not set")
-        if not token:
-            raise MlopsError(
-                "GITHUB_TOKEN is not set (the step needs `env: GITHUB_TOKEN: ${{ github.token }}`)"
-            )
-        api = os.environ.get("GITHUB_API_URL") or "https://api.github.com"
-        return cls(api.rstrip("/"), repository, token)
-
-    def get(self, path: str, **query: Any) -> Any:
-        url = f"{self.api_url}/repos/{self.repository}/{path}"
-        if query:
-            url += "?" + urllib.parse.urlencode(query)
-        request = urllib.request.Request(
-            url,
-            headers={
-                "Accept": "application/vnd.github+json",
-                "Authorization": f"Bearer {self.token}",
-                "X-GitHub-Api-Version": "2022-11-28",
-                "User-Agent": "mlops-template",
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            hint = " (does the job have `pull-requests: read`?)" if exc.code in (403, 404) else ""
-            raise MlopsError(f"GET {url}: HTTP {exc.code} {exc.reason}{hint}") from exc
-        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
-            raise MlopsError(f"GET {url}: {exc}") from exc
-
-    def pull_of_commit(self, sha: str) -> dict[str, Any] | None:
-        """The merged PR that brought ``sha`` (else the first PR GitHub associates with it)."""
-        pulls = self.get(f"commits/{sha}/pulls") or []
-        if not pulls:
-            return None
-        merged = [p for p in pulls if p.get("merged_at")]
-        return dict((merged or pulls)[0])
-
-    def comments(self, number: int) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.get(f"issues/{number}/comments", per_page=100, page=page) or []
-            out.extend(batch)
-            if len(batch) < 100:
-                return out
-            page += 1
 
 
 def pr_record(

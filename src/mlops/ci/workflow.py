@@ -225,9 +225,10 @@ def registry_summary(line: str, uri: str) -> str:
     text = f"**Model registry**: {line}  \nTracking URI: `{uri}`"
     if uri.startswith("sqlite:") or "://" not in uri:
         text += (
-            "  \nThis run used a local MLflow store (uploaded as the `mlflow-store` artifact). "
-            "To keep a registry between runs, set the repository variable `MLFLOW_TRACKING_URI` "
-            "to your tracking server (credentials: see the README's Workflows section)."
+            "  \nThe registry is the local MLflow store that production runs hand on as the "
+            "`mlflow-store` artifact (see **Registry store**). For one that never expires, set "
+            "the repository variable `MLFLOW_TRACKING_URI` to your tracking server (credentials: "
+            "see the README's Workflows section)."
         )
     return text
 

@@ -58,6 +58,11 @@ REPORT_MD = Path("report.md")
 REPORT_DIR = Path("reports/report")
 REPORT_JSON = REPORT_DIR / "report.json"
 
+# --- MLflow's local store (no tracking server: params.yaml's mlflow.tracking_uri) ---------------
+MLFLOW_ARTIFACT_DIRS = (Path("mlruns"), Path("mlartifacts"))  # MLflow's local artifact roots
+MLFLOW_STORE_EXPORT = Path("build/mlflow-store")  # `mlops registry save`: the artifact's content
+MLFLOW_STORE_RESTORED = Path("build/mlflow-store-restored.json")  # `mlops registry restore`
+
 
 # --- reading the raw data -----------------------------------------------------------------------
 

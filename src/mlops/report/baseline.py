@@ -3,7 +3,8 @@
 The model on ``main`` (``--base-rev``) is reproduced in a ``git worktree`` of that revision
 through DVC: restored from the shared DVC cache when it holds that model, pulled from the DVC
 remote, or trained with ``dvc repro train`` with that revision's own code. With an MLflow
-tracking server configured, the registry's ``@champion`` can be the baseline instead.
+tracking server configured, or the production registry store restored (``mlops registry
+restore``, zero configuration), the registry's ``@champion`` is the baseline instead.
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlops.core.config import Params
-
-SERVER_SCHEMES = ("http://", "https://", "databricks")
 
 
 class BaselineError(MlopsError):
@@ -204,12 +203,6 @@ def baseline_from_rev(rev: str, name: str | None = None) -> Baseline:
         )
 
 
-def server_configured(params: Params) -> bool:
-    from mlops.tracking.runs import tracking_uri
-
-    return tracking_uri(params).startswith(SERVER_SCHEMES)
-
-
 def baseline_from_champion(params: Params, *, required: bool) -> Baseline | None:
     """The registry's ``@champion`` (None when there is none and it is not ``required``)."""
     from mlops.tracking import registry
@@ -251,11 +244,34 @@ def baseline_from_champion(params: Params, *, required: bool) -> Baseline | None
     )
 
 
+def restored_chain() -> dict[str, Any] | None:
+    """The production run whose registry store `mlops registry restore` put in this checkout
+    (None when none was restored, e.g. a fresh chain or a fork's PR)."""
+    from mlops.tracking import store
+
+    restored = store.read_restored()
+    if not restored or restored.get("fresh"):
+        return None
+    found = restored.get("continued_from")
+    return found if isinstance(found, dict) else None
+
+
 def choose_baseline(
     params: Params, mode: str, base_rev: str | None, base_name: str | None = None
 ) -> Baseline:
-    if mode in ("auto", "champion") and (mode == "champion" or server_configured(params)):
+    """``auto``: the registry's champion where there is a registry that outlives a run (a
+    tracking server, or the production store restored by `mlops registry restore`), else the
+    model of ``base_rev``; ``champion`` / ``main`` force one of them."""
+    from mlops.tracking.runs import server_configured
+
+    chain = None if server_configured(params) else restored_chain()
+    if mode == "champion" or (mode == "auto" and (server_configured(params) or chain)):
         found = baseline_from_champion(params, required=mode == "champion")
         if found is not None:
+            if chain is not None:
+                workflow = Path(str(chain.get("workflow"))).name
+                found.how += (
+                    f" (the production registry store of run {chain.get('run_id')}, {workflow})"
+                )
             return found
     return baseline_from_rev(resolve_base_rev(base_rev), base_name)

@@ -86,6 +86,7 @@ def import_champion(
         if requirements is not None:
             extras = export_requirements(str(facts["model_type"]), requirements, uv)
             print(f"{requirements}: model.type {facts['model_type']}, extras: {extras or 'none'}")
+        print(f"importing {params.mlflow.registered_model} v{facts['version']} into BentoML")
         metadata = {k: v for k, v in facts.items() if k != "path"}
         with bentoml.models.create(
             params.mlflow.registered_model,

@@ -47,6 +47,10 @@ class RegistryError(MlopsError):
     """The registry refused an operation (nothing was changed)."""
 
 
+class NotPromotedError(RegistryError):
+    """The challenger did not pass the gate against the champion (nothing was changed)."""
+
+
 class NotRegisteredError(MlopsError):
     """The registry has no such version or alias (or no such registered model)."""
 
@@ -332,7 +336,14 @@ def promote(params: Params) -> RegistryResult:
         )
     failures = _gate_failures(params, challenger, champion)
     if failures:
-        raise RegistryError(f"version {challenger.version} not promoted: " + "; ".join(failures))
+        against = (
+            "it misses the gate's minimums (there is no champion)"
+            if champion is None
+            else f"it lost to champion v{champion.version}, which stays the champion"
+        )
+        raise NotPromotedError(
+            f"version {challenger.version} not promoted: {against}: " + "; ".join(failures)
+        )
     previous = None if champion is None else str(champion.version)
     if previous is not None:
         mlclient.set_model_version_tag(name, challenger.version, "previous_champion", previous)

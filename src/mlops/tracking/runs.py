@@ -28,8 +28,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+SERVER_SCHEMES = ("http://", "https://", "databricks")
+
+
 def tracking_uri(params: Params) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or params.mlflow.tracking_uri
+
+
+def server_configured(params: Params) -> bool:
+    """Whether runs and the registry live on a tracking server (not in a local store)."""
+    return tracking_uri(params).startswith(SERVER_SCHEMES)
 
 
 def configure_mlflow(params: Params) -> Any:
