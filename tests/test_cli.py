@@ -37,7 +37,7 @@ COMMANDS = {
     "check-params", "validate", "drift", "prepare", "train", "evaluate", "report", "gate",
     "register", "promote", "rollback", "bento-import", "changed", "needs", "gpu-check",
     "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras", "predict",
-    "fetch-input",
+    "fetch-input", "registry",
 }  # fmt: skip
 
 
@@ -63,6 +63,12 @@ def test_every_command_has_a_handler_and_its_own_help():
     assert set(sub.choices) == COMMANDS
     for name, command in sub.choices.items():
         assert command.get_default("handler").__name__ == f"cmd_{name.replace('-', '_')}"
+        assert command.description, name
+    (actions,) = [
+        a for a in sub.choices["registry"]._actions if isinstance(a, argparse._SubParsersAction)
+    ]
+    for name, command in actions.choices.items():
+        assert command.get_default("handler").__name__ == f"cmd_registry_{name}"
         assert command.description, name
 
 

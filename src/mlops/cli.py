@@ -151,6 +151,13 @@ def cmd_rollback(args: argparse.Namespace) -> None:
     _registry_result(args, result)
 
 
+def cmd_registry(args: argparse.Namespace) -> None:
+    # argparse requires an action (restore, save), whose own handler replaces this one.
+    from mlops.core.errors import MlopsError
+
+    raise MlopsError("name an action: mlops registry restore | save")
+
+
 def cmd_registry_restore(args: argparse.Namespace) -> None:
     from mlops.ci import store_chain
     from mlops.ci import workflow as ci
@@ -454,7 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_registry = add(
         "registry",
-        lambda args: None,
+        cmd_registry,
         "the zero-configuration registry: the production MLflow store kept as a chain of "
         "GitHub Actions artifacts (does nothing when a tracking server is configured)",
     )

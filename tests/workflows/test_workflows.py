@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops.ci import reproduction
+from mlops.ci import reproduction, store_chain
 
 from ..act_harness import (
     OWNER_REPO,
@@ -30,6 +30,7 @@ from ..conftest import run
 pytestmark = pytest.mark.slow
 
 TRAIN = "PR/validate, train, report"
+IMAGE_JOB = "publish/Publish the image/containerize, smoke-test, push"
 WATERMARK = "CML watermark mlops report"
 
 
@@ -340,10 +341,9 @@ def test_deploy_then_retrain_then_rollback(origin, github_api, mlflow_url, train
     assert "contract" in record and "churn" not in record
     assert "Model registry" in deploy.summary("Deploy/reproduce, register, promote, bento")
     # No Docker engine here: the image job imports the bento, then containerizing fails.
-    image_job = "publish/Publish the image/containerize, smoke-test, push"
-    assert deploy.succeeded(image_job, "Import the bento"), deploy.log[-6000:]
-    assert deploy.failed(image_job, "Containerize")
-    assert not deploy.ran(image_job, "Push")
+    assert deploy.succeeded(IMAGE_JOB, "Import the bento"), deploy.log[-6000:]
+    assert deploy.failed(IMAGE_JOB, "Containerize")
+    assert not deploy.ran(IMAGE_JOB, "Push")
 
     # 2. workflow_dispatch retrain on a new commit, forced, promoted.
     (origin / "README.md").write_text((origin / "README.md").read_text() + "\nRetrain.\n")
@@ -416,3 +416,176 @@ def test_batch_scoring_with_zero_configuration(origin, github_api, demo_csv, tmp
     assert summary["model"]["source"] == "models/model.joblib (the registry has no champion)"
     text = batch.summary(job)
     assert "### Batch scoring" in text and "| rows | 7,043 |" in text, text
+
+
+# --- the zero-configuration registry: a chain of mlflow-store artifacts -------------------------
+
+DEPLOY_JOB = "Deploy/reproduce, register, promote, bento"
+RETRAIN_JOB = "Retrain/retrain, register, promote, bento"
+ROLLBACK_JOB = "Rollback/move champion back, bento"
+RESTORE = "Restore the production MLflow store (zero configuration)"
+KEEP = store_chain.STORE_STEP
+
+
+def store_zip(folder: Path, damage=None) -> bytes:
+    """An artifact folder as the zip GitHub serves (``damage`` edits the files first)."""
+    import io
+    import zipfile
+
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    if damage is not None:
+        damage(files)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def store_run(api, workflow: str, event: str, job: str, conclusion: str, kept: str, **where):
+    """A finished run in the double whose registering ``job`` (act's "Workflow/job" name)
+    concluded ``conclusion``, its store step ``kept``."""
+    steps = [{"name": RESTORE, "conclusion": "success"}, {"name": KEEP, "conclusion": kept}]
+    jobs = [{"name": job.split("/", 1)[1], "conclusion": conclusion, "steps": steps}]
+    return api.add_run(OWNER_REPO, workflow, event, jobs, **where)
+
+
+def hand_on(api, result, workflow: str, event: str, job: str, sha: str):
+    """What GitHub would hold after this act run: the run, its registering job (conclusion and
+    the store step's) and, when the job uploaded it, its mlflow-store artifact."""
+    conclusion = result.job_result(job) or "failure"
+    kept = "success" if result.succeeded(job, KEEP) else "skipped"
+    run_ = store_run(api, workflow, event, job, conclusion, kept, head_sha=sha)
+    folder = result.artifacts / "mlflow-store"
+    if folder.is_dir():
+        api.add_artifact(run_, "mlflow-store", store_zip(folder))
+    return run_
+
+
+def manifest(result) -> dict:
+    return json.loads((result.artifacts / "mlflow-store" / "mlflow-store.json").read_text())
+
+
+def version_tag(result, version: str, key: str) -> str | None:
+    import sqlite3
+
+    db = result.artifacts / "mlflow-store" / "mlflow.db"
+    with sqlite3.connect(db) as conn:
+        row = conn.execute(
+            "SELECT value FROM model_version_tags WHERE version = ? AND key = ?", (version, key)
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def test_zero_configuration_registry_chain(origin, github_api, tmp_path):
+    """No MLFLOW_TRACKING_URI: the production workflows hand the MLflow store on as artifacts.
+
+    Merge A (v1, champion) → a PR compares with champion v1 → a PR run's and a failed deploy's
+    newer stores are ignored → merge B, worse (v2, not promoted, loses to v1) → merge C (v3,
+    promoted over v1) → rollback (champion v1 again, its bento) → a damaged store (truncated
+    SQLite; then a missing model file) fails the job before anything is registered."""
+    owner, name = OWNER_REPO.split("/")
+    repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
+
+    def deploy(sha: str, label: str):
+        payload = {"ref": "refs/heads/main", "after": sha, "repository": repository}
+        return act(origin, tmp_path / label, github_api, event="push", workflow="deploy.yml",
+                   payload=payload)  # fmt: skip
+
+    def dispatch(workflow: str, label: str, inputs: dict):
+        payload = {"inputs": inputs, "ref": "refs/heads/main", "repository": repository}
+        return act(origin, tmp_path / label, github_api, event="workflow_dispatch",
+                   workflow=workflow, payload=payload)  # fmt: skip
+
+    # 1. Merge A: the first production run starts a fresh store; v1 becomes the champion.
+    sha_a = run(["git", "rev-parse", "HEAD"], origin).stdout.strip()
+    merge_a = deploy(sha_a, "merge-a")
+    assert merge_a.succeeded(DEPLOY_JOB, KEEP), merge_a.log[-6000:]
+    summary_a = merge_a.summary(DEPLOY_JOB)
+    assert "started a fresh MLflow store: no trusted mlflow-store artifact" in summary_a
+    assert "retention-days" in summary_a
+    assert manifest(merge_a)["aliases"] == {"challenger": "1", "champion": "1"}
+    assert manifest(merge_a)["continued_from"] is None
+    # No Docker engine: the image job fails, which must not cost the registered version.
+    assert merge_a.failed(IMAGE_JOB, "Containerize")
+    run_a = hand_on(github_api, merge_a, "deploy.yml", "push", DEPLOY_JOB, sha_a)
+
+    # 2. A same-repository PR after merge A: its report's baseline is champion v1.
+    base, head = lower_c(origin, "lower C")
+    pr = pr_run(origin, github_api, tmp_path / "pr", base, head)
+    assert pr.succeeded(TRAIN, "Report (candidate vs main)"), pr.log[-6000:]
+    (comment,) = pr_comments(github_api)
+    assert "**Baseline:** champion v1 @ " in comment.body, comment.body[:3000]
+    assert f"the production registry store of run {run_a.id}, deploy.yml" in comment.body
+    run(["git", "checkout", "-q", "main"], origin)
+
+    # 3. Newer stores from untrusted runs: a PR's, and a deploy whose registering job failed.
+    good = store_zip(merge_a.artifacts / "mlflow-store")
+    pr_store = store_run(github_api, "pr.yml", "pull_request", TRAIN, "success", "success",
+                         head_branch="feature")  # fmt: skip
+    github_api.add_artifact(pr_store, "mlflow-store", good)
+    failed = store_run(github_api, "deploy.yml", "push", DEPLOY_JOB, "failure", "success")
+    github_api.add_artifact(failed, "mlflow-store", good)
+
+    # Merge B, a worse model (a single stump): v2 registered, not promoted, loses to v1.
+    set_param(origin, "type: logreg", "type: rf")
+    set_param(origin, "n_estimators: 300", "n_estimators: 1")
+    set_param(origin, "max_depth: 10", "max_depth: 1")
+    sha_b = commit(origin, "merge B: a single stump")
+    merge_b = deploy(sha_b, "merge-b")
+    assert merge_b.succeeded(DEPLOY_JOB, "Promote"), merge_b.log[-6000:]
+    log_b = merge_b.job_text(DEPLOY_JOB)
+    assert "branch 'feature', not 'main'" in log_b
+    assert f"registering job '{DEPLOY_JOB.split('/')[1]}' did not succeed (failure)" in log_b
+    summary_b = merge_b.summary(DEPLOY_JOB)
+    assert f"restored the store of [run {run_a.id}]" in summary_b
+    assert "version 2 not promoted: it lost to champion v1, which stays the champion" in summary_b
+    assert not merge_b.ran(DEPLOY_JOB, "Build the bento from the champion")
+    assert merge_b.step_lines(IMAGE_JOB) == []
+    assert manifest(merge_b)["aliases"] == {"challenger": "2", "champion": "1"}
+    assert manifest(merge_b)["continued_from"]["run_id"] == run_a.id
+    run_b = hand_on(github_api, merge_b, "deploy.yml", "push", DEPLOY_JOB, sha_b)
+
+    # Merge C, a good model again: v3 promoted over v1, which it records.
+    set_param(origin, "type: rf", "type: logreg")
+    sha_c = commit(origin, "merge C: back to the logistic regression")
+    merge_c = deploy(sha_c, "merge-c")
+    assert merge_c.succeeded(DEPLOY_JOB, "Build the bento from the champion"), merge_c.log[-6000:]
+    assert f"restored the store of [run {run_b.id}]" in merge_c.summary(DEPLOY_JOB)
+    assert manifest(merge_c)["aliases"] == {"challenger": "3", "champion": "3"}
+    assert version_tag(merge_c, "3", "previous_champion") == "1"
+    run_c = hand_on(github_api, merge_c, "deploy.yml", "push", DEPLOY_JOB, sha_c)
+
+    # 4. Rollback with no input: champion back to v1, the previous champion; its bento.
+    rollback = dispatch("rollback.yml", "rollback", {"version": ""})
+    assert rollback.succeeded(ROLLBACK_JOB, KEEP), rollback.log[-6000:]
+    assert f"restored the store of [run {run_c.id}]" in rollback.summary(ROLLBACK_JOB)
+    assert manifest(rollback)["aliases"] == {"challenger": "3", "champion": "1"}
+    assert "importing churn-classifier v1 into BentoML" in rollback.job_text(ROLLBACK_JOB)
+    assert (rollback.artifacts / "bento" / "churn-service.bento").stat().st_size > 0
+    hand_on(github_api, rollback, "rollback.yml", "workflow_dispatch", ROLLBACK_JOB, sha_c)
+    latest = rollback.artifacts / "mlflow-store"
+
+    # 5. A damaged store, the newest trusted one: the job fails before registering.
+    def truncate(files):
+        files["mlflow.db"] = files["mlflow.db"][: len(files["mlflow.db"]) // 3]
+
+    def drop_models(files):
+        for key in [k for k in files if k.endswith("model.joblib")]:
+            del files[key]
+
+    for damage, workflow, job, inputs, problem in (
+        (truncate, "retrain.yml", RETRAIN_JOB, {"reason": "r", "force": False, "promote": True},
+         "mlflow.db is not a sound SQLite database"),
+        (drop_models, "rollback.yml", ROLLBACK_JOB, {"version": ""},
+         "alias 'champion' (v1): model 'churn-classifier' v1 holds no model.joblib"),
+    ):  # fmt: skip
+        bad = store_run(github_api, "deploy.yml", "push", DEPLOY_JOB, "success", "success")
+        github_api.add_artifact(bad, "mlflow-store", store_zip(latest, damage))
+        broken = dispatch(workflow, f"damaged-{workflow}", inputs)
+        assert broken.returncode != 0
+        assert broken.failed(job, RESTORE), broken.log[-6000:]
+        text = broken.job_text(job)
+        assert f"the registry store of run {bad.id} (deploy.yml" in text and problem in text, text
+        assert not broken.ran(job, "Register") and not broken.ran(job, KEEP)
+        assert "`fresh_registry`" in broken.summary(job)

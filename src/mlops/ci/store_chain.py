@@ -222,8 +222,8 @@ def restore(params: Params, github: GitHub, *, branch: str = BRANCH) -> dict[str
     if choice is None:
         return {
             "fresh": True,
-            "reason": f"no trusted {ARTIFACT} artifact found (the first production run, or the "
-            f"last store expired: its retention is `retention-days` in {RETENTION_FILE})",
+            "reason": f"no trusted {ARTIFACT} artifact found (the first production run, or "
+            "the last store expired)",
             "passed_over": selection.passed_over,
         }
     with tempfile.TemporaryDirectory(prefix="mlops-store-") as tmp:
@@ -267,10 +267,10 @@ def restored_summary(record: dict[str, Any], *, read_only: bool = False) -> str:
         return (
             f"**Registry store**: started a fresh MLflow store: {record.get('reason')}. Versions "
             "are numbered from 1 again and nothing is compared with an earlier champion. "
-            f"Artifacts are kept for the `retention-days` set in {RETENTION_FILE} (at most "
-            "what the repository's Settings > Actions > General > Artifact and log retention "
-            "allows): raise both, or set the variable `MLFLOW_TRACKING_URI` to a tracking "
-            "server, for a registry that never expires."
+            f"A store is kept for the `retention-days` of {RETENTION_FILE}, at most the "
+            "repository's Settings > Actions > General > Artifact and log retention: raise "
+            "both to keep it longer, or set the variable `MLFLOW_TRACKING_URI` to a tracking "
+            "server for a registry that never expires."
         )
     chain = record.get("continued_from") or {}
     run = (
