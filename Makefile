@@ -25,7 +25,7 @@ TELEMETRY_OFF := DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true BENTOML_DO_NOT
 $(foreach setting,$(TELEMETRY_OFF),$(eval export $(setting)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-pipeline setup-image setup-lint pull repro run metrics bento bench lint lint-workflows lint-online ci-env test test-all test-fast test-workflows clean
+.PHONY: help setup setup-pipeline setup-image setup-lint pull repro run metrics bento bench lint lint-workflows lint-online ci-env docs-images test test-all test-fast test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -109,6 +109,15 @@ lint-workflows: $(SETUP) $(ACTIONLINT) ## actionlint, zizmor, JSON schemas (offl
 lint-online: $(SETUP) ## zizmor's online audits (pins on a real tag, known-vulnerable actions); needs GH_TOKEN
 	@test -n "$${GH_TOKEN:-}" || { echo "make lint-online: set GH_TOKEN (a GitHub token; read access is enough)" >&2; exit 2; }
 	zizmor --no-progress --persona=auditor .github
+
+DOCS_NPM := tools/docs-images/node_modules/.package-lock.json
+
+$(DOCS_NPM): tools/docs-images/package-lock.json
+	npm ci --prefix tools/docs-images --no-audit --no-fund --loglevel=error
+	touch $@
+
+docs-images: $(SETUP) $(DOCS_NPM) ## regenerate docs/images/pr-comment.png from a real run (needs Debian's chromium)
+	python scripts/docs_images.py
 
 test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
 

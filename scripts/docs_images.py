@@ -1,0 +1,164 @@
+"""Regenerate docs/images/pr-comment.png: the PR comment as a reviewer sees it, from a real run.
+
+``make docs-images`` runs this. It clones this checkout into a temporary folder (sharing its DVC
+cache), reproduces the pipeline there, makes the change of the README's walk-through (a PR that
+lowers ``model.logreg.C`` from 1.0 to 0.5), reproduces it and runs ``mlops report`` against the
+committed model, as the PR workflow does. The report's markdown is rendered to HTML with
+GitHub's markdown stylesheet (npm ``github-markdown-css``) and its Mermaid charts with the
+``mermaid`` npm package (both in ``tools/docs-images/``, ``npm ci``), inside a frame like a
+GitHub comment, and captured by headless Chromium (Debian's ``chromium`` package). The PNG is
+cropped to the comment. Pass ``--report DIR`` to render an existing ``report.md`` (and its
+``reports/report/`` images) instead of running the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_MODULES = ROOT / "tools" / "docs-images" / "node_modules"
+STYLESHEET = NODE_MODULES / "github-markdown-css" / "github-markdown-light.css"
+MERMAID = NODE_MODULES / "mermaid" / "dist" / "mermaid.min.js"
+WIDTH = 900  # about a PR conversation's column
+CHANGE = ("C: 1.0", "C: 0.5")  # the walk-through's change to params.yaml
+
+
+def sh(cmd: list[str], cwd: Path) -> str:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc.stdout
+
+
+def real_report(workdir: Path) -> Path:
+    """Run the walk-through's PR in a clone of this checkout; return the folder of report.md."""
+    repo = workdir / "repo"
+    sh(["git", "clone", "--quiet", str(ROOT), str(repo)], workdir)
+    cache = sh([sys.executable, "-m", "dvc", "cache", "dir"], ROOT).strip()
+    sh([sys.executable, "-m", "dvc", "config", "--local", "cache.dir", cache], repo)
+    sh([sys.executable, "-m", "dvc", "pull", "--quiet", "data.dvc"], repo)
+    sh([sys.executable, "-m", "dvc", "repro", "--quiet"], repo)  # the committed model
+    params = repo / "params.yaml"
+    text = params.read_text(encoding="utf-8")
+    if CHANGE[0] not in text:
+        sys.exit(f"params.yaml has no {CHANGE[0]!r}: update CHANGE in {Path(__file__).name}")
+    params.write_text(text.replace(*CHANGE, 1), encoding="utf-8")
+    sh([sys.executable, "-m", "dvc", "repro", "--quiet"], repo)
+    mlops = str(Path(sys.executable).parent / "mlops")
+    sh([mlops, "report", "--base-rev", "HEAD", "--base-name", "main"], repo)
+    return repo
+
+
+def page(report_dir: Path) -> str:
+    """The report as a GitHub comment: markdown → HTML, Mermaid blocks left to mermaid.js."""
+    from markdown_it import MarkdownIt
+
+    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    # GitHub's flavour (tables, strikethrough, raw HTML for <details>); no linkify dependency.
+    renderer = MarkdownIt("gfm-like", {"html": True, "linkify": False}).disable("linkify")
+    body = renderer.render(markdown)
+    body = re.sub(
+        r'<pre><code class="language-mermaid">(.*?)</code></pre>',
+        lambda m: f'<pre class="mermaid">{m.group(1)}</pre>',
+        body,
+        flags=re.DOTALL,
+    )
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8">
+<base href="{report_dir.as_uri()}/">
+<link rel="stylesheet" href="{STYLESHEET.as_uri()}">
+<style>
+  body {{ margin: 0; padding: 16px; background: #fff; width: {WIDTH}px; }}
+  .comment {{ border: 1px solid #d1d9e0; border-radius: 6px; }}
+  .head {{ background: #f6f8fa; border-bottom: 1px solid #d1d9e0; padding: 8px 16px;
+          font: 14px -apple-system, "Segoe UI", "Noto Sans", Helvetica, Arial, sans-serif;
+          color: #59636e; border-radius: 6px 6px 0 0; }}
+  .head b {{ color: #1f2328; }}
+  .bot {{ border: 1px solid #d1d9e0; border-radius: 2em; padding: 0 6px; font-size: 12px; }}
+  .markdown-body {{ padding: 16px; }}
+  .markdown-body img {{ max-width: 100%; }}
+</style>
+<script src="{MERMAID.as_uri()}"></script>
+</head><body>
+<div class="comment" id="comment">
+  <div class="head"><b>github-actions</b> <span class="bot">bot</span> commented</div>
+  <div class="markdown-body">{body}</div>
+</div>
+<script>mermaid.initialize({{ startOnLoad: true, theme: "default" }});</script>
+</body></html>
+"""
+
+
+def chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    sys.exit("chromium not found: install Debian's package (apt-get install chromium)")
+
+
+def capture(html_path: Path, out: Path) -> None:
+    """Screenshot the page in headless Chromium, then crop it to the comment."""
+    from PIL import Image, ImageChops
+
+    raw = out.with_suffix(".raw.png")
+    cmd = [
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--allow-file-access-from-files",
+        "--force-device-scale-factor=1",
+        f"--window-size={WIDTH + 32},6000",
+        "--virtual-time-budget=20000",
+        f"--screenshot={raw}",
+        html_path.as_uri(),
+    ]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=300)
+    if proc.returncode != 0 or not raw.is_file():
+        sys.exit(f"chromium failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    with Image.open(raw) as shot:
+        image = shot.convert("RGB")
+    background = Image.new("RGB", image.size, (255, 255, 255))
+    box = ImageChops.difference(image, background).getbbox()
+    if box is None:
+        sys.exit("the screenshot is blank")
+    left, top, right, bottom = box
+    cropped = image.crop((max(left - 8, 0), max(top - 8, 0), right + 8, bottom + 8))
+    # A palette keeps the PNG small; the report is flat colours and text.
+    cropped.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
+    raw.unlink()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "pr-comment.png")
+    parser.add_argument("--report", type=Path, help="a folder holding report.md (skip the run)")
+    args = parser.parse_args()
+    for needed in (STYLESHEET, MERMAID):
+        if not needed.is_file():
+            sys.exit(f"{needed} not found: run `npm ci --prefix tools/docs-images`")
+    with tempfile.TemporaryDirectory(prefix="mlops-docs-images-") as tmp:
+        report_dir = args.report.resolve() if args.report else real_report(Path(tmp))
+        html_path = Path(tmp) / "comment.html"
+        html_path.write_text(page(report_dir), encoding="utf-8")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        capture(html_path, args.out.resolve())
+    print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
+
+
+if __name__ == "__main__":
+    main()
