@@ -135,8 +135,8 @@ def cmd_promote(args: argparse.Namespace) -> None:
         # On main, a model that loses to the champion is an outcome, not an error: it stays
         # registered (the challenger), the champion and its image stay.
         print(f"::warning title=Not promoted::{exc}")
-        ci.write_summary(ci.registry_summary(f"not promoted: {exc}", _tracking_uri(args)))
-        print(f"not promoted: {exc}")
+        ci.write_summary(ci.registry_summary(str(exc), _tracking_uri(args)))
+        print(exc)
         return
     ci.write_output("promoted", "true")
     _registry_result(args, result)

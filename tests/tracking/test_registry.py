@@ -118,8 +118,19 @@ def test_promote_then_worse_challenger_is_refused_then_rollback(trained, server,
     v3 = result(mlops(worse, server, "register", "--json"))["version"]
     refused = mlops(worse, server, "promote", check=False)
     assert refused.returncode == 1
-    assert f"version {v3} not promoted" in refused.stderr
+    assert f"version {v3} not promoted: it lost to champion v{v2}" in refused.stderr
     assert "roc_auc" in refused.stderr
+    assert client(server).get_model_version_by_alias(MODEL, "champion").version == v2
+    # As the deploy and retrain workflows call it: a warning, exit 0, the step output false.
+    output = tmp_path / "github-output"
+    env = run_env() | {"MLFLOW_TRACKING_URI": server, "GITHUB_OUTPUT": str(output)}
+    warned = subprocess.run(
+        ["mlops", "promote", "--refusal", "warn"], cwd=worse, env=env, capture_output=True,
+        text=True, timeout=600,
+    )  # fmt: skip
+    assert warned.returncode == 0, warned.stderr
+    assert f"::warning title=Not promoted::version {v3} not promoted" in warned.stdout
+    assert output.read_text() == "promoted=false\n"
     assert client(server).get_model_version_by_alias(MODEL, "champion").version == v2
 
     # Rollback restores the previous champion; --to names any version.

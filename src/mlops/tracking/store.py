@@ -85,7 +85,7 @@ def _sqlite_sound(db: Path) -> None:
     if not db.is_file():
         raise DamagedStoreError(f"{db.name} is missing")
     try:
-        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        with sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True) as conn:
             verdict = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
     except sqlite3.DatabaseError as exc:
@@ -241,23 +241,21 @@ def _present(params: Params) -> list[Path]:
     return [p for p in [db, *MLFLOW_ARTIFACT_DIRS] if p is not None and p.exists()]
 
 
-def restore(params: Params, source: Path, *, replace: bool = False) -> dict[str, Any]:
+def restore(params: Params, source: Path) -> dict[str, Any]:
     """Put the store saved in ``source`` in place of the local store, rewrite its artifact
     locations to this checkout, check it; return its manifest plus what :func:`check` found.
 
-    The local store must not exist yet (``replace`` deletes it). On any failure every file put
-    in place is removed again and :class:`DamagedStoreError` names the problem."""
+    The local store must not exist yet. On any failure every file put in place is removed again
+    and :class:`DamagedStoreError` names the problem."""
     db = local_db(params)
     if db is None:
         raise MlopsError("the tracking URI is not a local SQLite store: nothing to restore")
     manifest = read_manifest(source)
     _sqlite_sound(source / DB_NAME)
     present = _present(params)
-    if present and not replace:
+    if present:
         names = ", ".join(str(p) for p in present)
         raise MlopsError(f"a local MLflow store exists ({names}): move it away first")
-    for path in present:
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
     rewritten = rewrite_locations(source / DB_NAME, str(Path.cwd().resolve()))
     placed: list[Path] = []
     try:
