@@ -1,6 +1,6 @@
 """The workflows, composite actions, dependabot config, GPU runner Dockerfile and entrypoint:
 the linters `make lint` runs (actionlint, zizmor, check-jsonschema, hadolint, shellcheck) and
-the hardening rules the README promises, checked on the files themselves."""
+the hardening rules docs/hardening.md promises, checked on the files themselves."""
 
 from __future__ import annotations
 

@@ -228,7 +228,7 @@ def registry_summary(line: str, uri: str) -> str:
             "  \nThe registry is the local MLflow store that production runs hand on as the "
             "`mlflow-store` artifact (see **Registry store**). For one that never expires, set "
             "the repository variable `MLFLOW_TRACKING_URI` to your tracking server (credentials: "
-            "see the README's Workflows section)."
+            "see docs/workflows.md)."
         )
     return text
 
