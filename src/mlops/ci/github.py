@@ -90,45 +90,39 @@ class GitHub:
         merged = [p for p in pulls if p.get("merged_at")]
         return dict((merged or pulls)[0])
 
-    def comments(self, number: int) -> list[dict[str, Any]]:
+    def paginate(
+        self, path: str, key: str | None = None, limit: int | None = None, **query: Any
+    ) -> list[dict[str, Any]]:
+        """Every item of a listing, 100 a page: the answer itself is the list, or (``key``) the
+        list is one field of it (``{"total_count": ..., "artifacts": [...]}``)."""
         out: list[dict[str, Any]] = []
         page = 1
-        while True:
-            batch = self.get(f"issues/{number}/comments", per_page=100, page=page) or []
+        while limit is None or len(out) < limit:
+            answer = self.get(path, **query, per_page=100, page=page)
+            if key is not None:
+                answer = (answer or {}).get(key)
+            batch = list(answer or [])
             out.extend(batch)
             if len(batch) < 100:
-                return out
+                break
             page += 1
+        return out if limit is None else out[:limit]
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        return self.paginate(f"issues/{number}/comments")
 
     # --- Actions: artifacts, runs, jobs (mlops registry restore) -------------------------------
 
     def artifacts(self, name: str, limit: int = 500) -> list[dict[str, Any]]:
         """The repository's artifacts called ``name``, as the API lists them (newest first)."""
-        out: list[dict[str, Any]] = []
-        page = 1
-        while len(out) < limit:
-            batch = self.get("actions/artifacts", name=name, per_page=100, page=page) or {}
-            found = list(batch.get("artifacts") or [])
-            out.extend(found)
-            if len(found) < 100:
-                break
-            page += 1
-        return out[:limit]
+        return self.paginate("actions/artifacts", "artifacts", limit, name=name)
 
     def run(self, run_id: int) -> dict[str, Any]:
         return dict(self.get(f"actions/runs/{run_id}"))
 
     def jobs(self, run_id: int) -> list[dict[str, Any]]:
         """The jobs of a run's latest attempt (with their steps)."""
-        out: list[dict[str, Any]] = []
-        page = 1
-        while True:
-            batch = self.get(f"actions/runs/{run_id}/jobs", per_page=100, page=page) or {}
-            found = list(batch.get("jobs") or [])
-            out.extend(found)
-            if len(found) < 100:
-                return out
-            page += 1
+        return self.paginate(f"actions/runs/{run_id}/jobs", "jobs")
 
     def download_artifact(self, artifact_id: int, dest: Path) -> None:
         """Write the artifact's zip to ``dest``.

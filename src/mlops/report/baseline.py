@@ -264,8 +264,9 @@ def choose_baseline(
     model of ``base_rev``; ``champion`` / ``main`` force one of them."""
     from mlops.tracking.runs import server_configured
 
-    chain = None if server_configured(params) else restored_chain()
-    if mode == "champion" or (mode == "auto" and (server_configured(params) or chain)):
+    server = server_configured(params)
+    chain = None if server else restored_chain()
+    if mode == "champion" or (mode == "auto" and (server or chain)):
         found = baseline_from_champion(params, required=mode == "champion")
         if found is not None:
             if chain is not None:

@@ -125,6 +125,7 @@ def check(params: Params) -> dict[str, Any]:
     except Exception as exc:  # SQLAlchemy errors on a damaged file, failed migrations
         raise DamagedStoreError(f"MLflow cannot open the store: {first_line(exc)}") from None
     aliases = {str(k): str(v) for k, v in (model.aliases or {}).items()}
+    checked: set[str] = set()  # champion and challenger are often one version: read it once
     with tempfile.TemporaryDirectory(prefix="mlops-store-check-") as tmp:
         # The champion first: what serves, and what a damaged store most needs to name.
         for alias, version in sorted(aliases.items(), key=lambda kv: kv[0] != "champion"):
@@ -132,6 +133,9 @@ def check(params: Params) -> dict[str, Any]:
                 raise DamagedStoreError(
                     f"alias {alias!r} points at version {version}, which {name!r} does not have"
                 )
+            if version in checked:
+                continue
+            checked.add(version)
             try:
                 registry.fetch_version(params, version, Path(tmp) / version)
             except MlopsError as exc:
@@ -193,7 +197,9 @@ def read_manifest(source: Path) -> dict[str, Any]:
         ) from None
     except (OSError, ValueError) as exc:
         raise DamagedStoreError(f"{MANIFEST} cannot be read: {exc}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+    if not isinstance(manifest, dict):
+        raise DamagedStoreError(f"{MANIFEST}: not a JSON object")
+    if manifest.get("format") != FORMAT:
         raise DamagedStoreError(f"{MANIFEST}: format {manifest.get('format')!r}, not {FORMAT}")
     if not isinstance(manifest.get("root"), str) or not manifest["root"].startswith("/"):
         raise DamagedStoreError(f"{MANIFEST}: no absolute 'root' (where the store was saved)")
