@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import re
 import ssl
 import threading
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -554,6 +556,37 @@ class GitHubAPI:
                 return 404, ("text/plain", b"not found")
             return 200, asset
         return 404, ("text/plain", b"not found")
+
+
+# --- artifacts as GitHub serves them (zips), and the damage a test does to one ---------------
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """A zip holding ``files`` (path inside the artifact -> content)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def zip_folder(folder: Path, damage: Callable[[dict[str, bytes]], None] | None = None) -> bytes:
+    """An uploaded folder as the artifact's zip (``damage`` edits the files first)."""
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    if damage is not None:
+        damage(files)
+    return zip_files(files)
+
+
+def truncate_db(files: dict[str, bytes]) -> None:
+    """Damage a saved MLflow store: its SQLite file cut to a third."""
+    files["mlflow.db"] = files["mlflow.db"][: len(files["mlflow.db"]) // 3]
+
+
+def drop_model_files(files: dict[str, bytes]) -> None:
+    """Damage a saved MLflow store: every registered model's file gone."""
+    for name in [n for n in files if n.endswith("model.joblib")]:
+        del files[name]
 
 
 def _handler(api: GitHubAPI) -> type[BaseHTTPRequestHandler]:

@@ -4,12 +4,10 @@ MLflow store through the CLI, moved to another path, intact and damaged."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import sqlite3
 import subprocess
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from mlops.ci.github import GitHub
 from mlops.core.errors import MlopsError
 
 from ..conftest import run_env
-from ..github_api import GitHubAPI
+from ..github_api import GitHubAPI, drop_model_files, truncate_db, zip_files, zip_folder
 
 PAYLOADS = json.loads((Path(__file__).parent / "payloads" / "store_chain.json").read_text())
 REPO = PAYLOADS["repository"]
@@ -31,14 +29,6 @@ def good_jobs(conclusion: str = "success") -> list[dict]:
     steps = [{"name": "Register", "conclusion": "success"}]
     steps.append({"name": store_chain.STORE_STEP, "conclusion": conclusion})
     return [{"name": REGISTERING, "conclusion": conclusion, "steps": steps}]
-
-
-def zipped(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 # --- the rules, on payloads in GitHub's shapes --------------------------------------------------
@@ -112,7 +102,7 @@ def test_select_takes_the_newest_trusted_store_and_says_why_it_passed_over_other
 
 def test_download_follows_the_redirect_without_the_token(github_api, tmp_path):
     store_run = github_api.add_run(REPO, "deploy.yml", "push", good_jobs())
-    data = zipped({"mlflow.db": b"x", "mlruns/1/meta.yaml": b"y"})
+    data = zip_files({"mlflow.db": b"x", "mlruns/1/meta.yaml": b"y"})
     artifact = github_api.add_artifact(store_run, "mlflow-store", data)
     github = GitHub(github_api.api_url, REPO, github_api.token)
     choice = store_chain.Choice(artifact.id, store_run.id, "deploy.yml", "push", "", "", "")
@@ -128,7 +118,7 @@ def test_download_follows_the_redirect_without_the_token(github_api, tmp_path):
 
 def test_extract_refuses_a_member_outside_the_store(tmp_path):
     archive = tmp_path / "evil.zip"
-    archive.write_bytes(zipped({"../outside.txt": b"boo"}))
+    archive.write_bytes(zip_files({"../outside.txt": b"boo"}))
     with pytest.raises(MlopsError, match="points outside the store"):
         store_chain.extract(archive, tmp_path / "store")
     assert not (tmp_path / "outside.txt").exists()
@@ -204,11 +194,8 @@ def saved_store(trained, tmp_path_factory) -> tuple[Path, dict]:
 def publish(api: GitHubAPI, export: Path, *, damage=None) -> None:
     """Upload ``export`` as a trusted deploy run's mlflow-store artifact (``damage`` edits a
     copy first)."""
-    files = {str(p.relative_to(export)): p.read_bytes() for p in export.rglob("*") if p.is_file()}
-    if damage is not None:
-        damage(files)
     store_run = api.add_run(REPO, "deploy.yml", "push", good_jobs(), head_sha="a" * 40)
-    api.add_artifact(store_run, "mlflow-store", zipped(files))
+    api.add_artifact(store_run, "mlflow-store", zip_folder(export, damage))
 
 
 @pytest.mark.slow
@@ -238,15 +225,6 @@ def test_save_then_restore_at_another_path(saved_store, trained, github_api, tmp
     new_manifest = json.loads((repo / "build" / "mlflow-store" / "mlflow-store.json").read_text())
     assert new_manifest["continued_from"]["run_id"] == record["continued_from"]["run_id"]
     assert new_manifest["root"] == str(repo.resolve())
-
-
-def truncate_db(files: dict[str, bytes]) -> None:
-    files["mlflow.db"] = files["mlflow.db"][: len(files["mlflow.db"]) // 3]
-
-
-def drop_model_files(files: dict[str, bytes]) -> None:
-    for name in [n for n in files if n.endswith("model.joblib")]:
-        del files[name]
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from ..act_harness import (
     third_party_uses,
 )
 from ..conftest import run
+from ..github_api import drop_model_files, truncate_db, zip_folder
 
 pytestmark = pytest.mark.slow
 
@@ -416,21 +417,6 @@ RESTORE = "Restore the production MLflow store (zero configuration)"
 KEEP = store_chain.STORE_STEP
 
 
-def store_zip(folder: Path, damage=None) -> bytes:
-    """An artifact folder as the zip GitHub serves (``damage`` edits the files first)."""
-    import io
-    import zipfile
-
-    files = {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    if damage is not None:
-        damage(files)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in sorted(files.items()):
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def store_run(api, workflow: str, event: str, job: str, conclusion: str, kept: str, **where):
     """A finished run in the double whose registering ``job`` (act's "Workflow/job" name)
     concluded ``conclusion``, its store step ``kept``."""
@@ -447,7 +433,7 @@ def hand_on(api, result, workflow: str, event: str, job: str, sha: str):
     run_ = store_run(api, workflow, event, job, conclusion, kept, head_sha=sha)
     folder = result.artifacts / "mlflow-store"
     if folder.is_dir():
-        api.add_artifact(run_, "mlflow-store", store_zip(folder))
+        api.add_artifact(run_, "mlflow-store", zip_folder(folder))
     return run_
 
 
@@ -509,7 +495,7 @@ def test_zero_configuration_registry_chain(origin, github_api, tmp_path):
     run(["git", "checkout", "-q", "main"], origin)
 
     # 3. Newer stores from untrusted runs: a PR's, and a deploy whose registering job failed.
-    good = store_zip(merge_a.artifacts / "mlflow-store")
+    good = zip_folder(merge_a.artifacts / "mlflow-store")
     pr_store = store_run(github_api, "pr.yml", "pull_request", TRAIN, "success", "success",
                          head_branch="feature")  # fmt: skip
     github_api.add_artifact(pr_store, "mlflow-store", good)
@@ -556,21 +542,14 @@ def test_zero_configuration_registry_chain(origin, github_api, tmp_path):
     latest = rollback.artifacts / "mlflow-store"
 
     # 5. A damaged store, the newest trusted one: the job fails before registering.
-    def truncate(files):
-        files["mlflow.db"] = files["mlflow.db"][: len(files["mlflow.db"]) // 3]
-
-    def drop_models(files):
-        for key in [k for k in files if k.endswith("model.joblib")]:
-            del files[key]
-
     for damage, workflow, job, inputs, problem in (
-        (truncate, "retrain.yml", RETRAIN_JOB, {"reason": "r", "force": False, "promote": True},
+        (truncate_db, "retrain.yml", RETRAIN_JOB, {"reason": "r", "force": False, "promote": True},
          "mlflow.db is not a sound SQLite database"),
-        (drop_models, "rollback.yml", ROLLBACK_JOB, {"version": ""},
+        (drop_model_files, "rollback.yml", ROLLBACK_JOB, {"version": ""},
          "alias 'champion' (v1): model 'churn-classifier' v1 holds no model.joblib"),
     ):  # fmt: skip
         bad = store_run(github_api, "deploy.yml", "push", DEPLOY_JOB, "success", "success")
-        github_api.add_artifact(bad, "mlflow-store", store_zip(latest, damage))
+        github_api.add_artifact(bad, "mlflow-store", zip_folder(latest, damage))
         broken = dispatch(workflow, f"damaged-{workflow}", inputs)
         assert broken.returncode != 0
         assert broken.failed(job, RESTORE), broken.log[-6000:]
