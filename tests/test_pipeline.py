@@ -82,6 +82,16 @@ def test_mlflow_run_has_model_and_provenance(repo):
     assert any(m.source_run_id == mlrun.info.run_id for m in logged)
     model = logged[0]
     assert model.name == "model"
+    # Its requirements are the runtime pinned from this environment, not inferred (seconds).
+    from mlflow.artifacts import download_artifacts
+
+    from mlops.tracking.provenance import model_requirements
+
+    requirements = download_artifacts(
+        artifact_uri=f"{model.artifact_location}/requirements.txt",
+        dst_path=str(repo / "build" / "requirements-check"),
+    )
+    assert Path(requirements).read_text().split() == model_requirements("logreg")
 
 
 def test_second_repro_does_nothing(repo):

@@ -11,9 +11,12 @@ import yaml
 
 from mlops.core.artifacts import DATA_DVC
 
+# This project's distribution (pyproject.toml's name), whose extras hold the model families'
+# libraries.
+DISTRIBUTION = "mlops-churn"
 # The packages whose versions decide what a model is and how it loads.
 TRACKED_PACKAGES = (
-    "mlops-churn",
+    DISTRIBUTION,
     "scikit-learn",
     "xgboost",
     "pandas",
@@ -66,3 +69,42 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             continue
     return versions
+
+
+# What loading a logged model needs besides its family's own library (its extra). MLflow is
+# given these, pinned to this environment's versions (installed from uv.lock), instead of
+# inferring them: inference imports the model in a subprocess (seconds per logged model) and
+# then lists whatever that process happened to import (pytest, rich, ...).
+MODEL_RUNTIME = ("mlflow", "scikit-learn", "numpy", "pandas", "scipy", "joblib", "skops")
+
+
+def extra_libraries(extra: str | None) -> list[str]:
+    """The distributions a pyproject extra of this project installs (none for ``None``)."""
+    if extra is None:
+        return []
+    from packaging.requirements import Requirement
+
+    found = []
+    for line in metadata.requires(DISTRIBUTION) or []:
+        requirement = Requirement(line)
+        marker = requirement.marker
+        if marker is None:
+            continue
+        # Installed with this extra and not without it (a core dependency is not the family's).
+        if marker.evaluate({"extra": extra}) and not marker.evaluate({"extra": ""}):
+            found.append(requirement.name)
+    return found
+
+
+def model_requirements(model_type: str) -> list[str]:
+    """``name==version`` of every package a logged ``model_type`` model needs to load."""
+    from mlops.models import MODEL_FAMILIES
+
+    names = [*MODEL_RUNTIME, *extra_libraries(MODEL_FAMILIES[model_type].extra)]
+    pinned = []
+    for name in names:
+        try:
+            pinned.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pinned

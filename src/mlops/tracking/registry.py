@@ -239,6 +239,7 @@ def _log_and_register(params: Params, candidate: Candidate) -> str:
             artifacts={pyfunc.ARTIFACT_KEY: str(candidate.model_path)},
             signature=infer_signature(example, output),
             input_example=example,
+            pip_requirements=provenance.model_requirements(candidate.model_type),
         )
     registered = mlflow.register_model(info.model_uri, params.mlflow.registered_model, tags=tags)
     return str(registered.version)

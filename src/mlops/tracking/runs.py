@@ -140,6 +140,7 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
             pyfunc_predict_fn="predict_proba",
             serialization_format="skops",
             skops_trusted_types=_skops_types(result.model),
+            pip_requirements=provenance.model_requirements(params.model_type),
         )
         return {
             "run_id": run.info.run_id,
