@@ -371,9 +371,14 @@ class Validator:
         batch = source.add_dataframe_asset(suite.name).add_batch_definition_whole_dataframe(
             "all_rows"
         )
-        gx_suite = context.suites.add(gx.ExpectationSuite(name=suite.name))
-        for expectation in expectations(suite, engine=engine, scoring=scoring):
-            gx_suite.add_expectation(expectation)
+        # Every expectation given at once: the context stores (serializes) the suite once,
+        # not once per added expectation.
+        gx_suite = context.suites.add(
+            gx.ExpectationSuite(
+                name=suite.name,
+                expectations=expectations(suite, engine=engine, scoring=scoring),
+            )
+        )
         definition = context.validation_definitions.add(
             gx.ValidationDefinition(name=f"{suite.name}-raw", data=batch, suite=gx_suite)
         )
