@@ -187,7 +187,13 @@ def act(
     env_pairs = {
         "ACT_ARTIFACTS": str(artifacts),
         "ACT_STANDINS": str(STANDINS),
-        "UV_COMPILE_BYTECODE": "0",  # speed: the jobs' virtualenvs are thrown away
+        # The jobs' virtualenvs are thrown away: Python compiles only the modules a job imports,
+        # once, and every later process of the job reuses them. That needs bytecode writes,
+        # which a machine-wide PYTHONDONTWRITEBYTECODE would turn off (GitHub's runners leave
+        # it unset; empty is unset for Python): every process would compile MLflow, Great
+        # Expectations and scikit-learn again, seconds each.
+        "UV_COMPILE_BYTECODE": "0",
+        "PYTHONDONTWRITEBYTECODE": "",
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
         **(env or {}),
@@ -221,6 +227,7 @@ def act(
     env.update(api.client_env())
     env.update({name: str(bundle) for name in CA_VARIABLES})
     env["UV_COMPILE_BYTECODE"] = "0"
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:
         proc = subprocess.run(
             cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout
