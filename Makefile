@@ -25,7 +25,7 @@ TELEMETRY_OFF := DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true BENTOML_DO_NOT
 $(foreach setting,$(TELEMETRY_OFF),$(eval export $(setting)))
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help setup setup-pipeline setup-image setup-lint pull repro run metrics bento bench lint lint-workflows lint-online ci-env docs-images test test-all test-fast test-workflows clean
+.PHONY: help setup setup-pipeline setup-image setup-lint pull repro run metrics bento bench lint lint-workflows lint-online ci-env docs-images test test-all test-fast test-slow test-workflows clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -127,8 +127,16 @@ test-all: $(SETUP) ## every test (slow end-to-end ones included), without the li
 ci-env: ## the telemetry opt-outs as KEY=VALUE lines (for $GITHUB_ENV)
 	@printf '%s\n' $(TELEMETRY_OFF)
 
-test-fast: setup ## the tests without the slow end-to-end ones and the Spark ones
-	python -m pytest -m "not slow and not spark" $(PYTEST_ARGS)
+# The two tiers of ci.yml (docs/testing.md#tiers): FAST_TESTS and SLOW_TESTS select every test
+# exactly once between them (tests/workflows/test_ci_tiers.py checks it); `make test` runs both.
+FAST_TESTS := not slow and not spark
+SLOW_TESTS := slow or spark
+
+test-fast: setup ## the fast tier: the tests without the slow end-to-end ones and the Spark ones
+	python -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+
+test-slow: setup ## the full tier's share: the act workflow runs, slow end-to-end and Spark tests
+	python -m pytest -m "$(SLOW_TESTS)" $(PYTEST_ARGS)
 
 test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
 	python -m pytest tests/workflows/test_workflows.py $(PYTEST_ARGS)

@@ -258,9 +258,10 @@ def cmd_fetch_input(args: argparse.Namespace) -> None:
 def cmd_changed(args: argparse.Namespace) -> None:
     from mlops.ci import workflow as ci
 
-    files = ci.matching(ci.changed_files(args.base, args.head))
-    ci.write_output("pipeline", "true" if files else "false")
-    print(f"pipeline={'true' if files else 'false'}")
+    files = ci.matching(ci.changed_files(args.base, args.head), ci.CHANGE_SETS[args.what])
+    verdict = "true" if files else "false"
+    ci.write_output(args.what, verdict)
+    print(f"{args.what}={verdict}")
     for name in files:
         print(f"  {name}")
 
@@ -580,7 +581,16 @@ def build_parser() -> argparse.ArgumentParser:
         "changed",
         cmd_changed,
         "did the change touch the pipeline's inputs (params, data, pipeline, code, lock)? "
-        "prints and sets the step output pipeline=true|false",
+        "prints and sets the step output pipeline=true|false (--for full-tests: what the "
+        "slow test tier checks)",
+    )
+    p_changed.add_argument(
+        "--for",
+        dest="what",
+        choices=["pipeline", "full-tests"],
+        default="pipeline",
+        help="pipeline (default): the PR workflow's training inputs; full-tests: the "
+        "workflows, the act harness, src/ and the install (CI's slow test tier)",
     )
     p_changed.add_argument("--base", required=True, help="the base revision (the PR's base)")
     p_changed.add_argument("--head", default="HEAD", help="the head revision (default: HEAD)")

@@ -53,6 +53,49 @@ def test_changed_against_the_merge_base(tmp_path, monkeypatch, capsys):
     assert "params.yaml" in capsys.readouterr().out
 
 
+def test_full_tests_paths_are_the_workflows_the_harness_and_the_code():
+    full = ci.CHANGE_SETS["full-tests"]
+    touched = [
+        ".github/workflows/pr.yml",
+        "tests/workflows/test_workflows.py",
+        "tests/standins/cache/action.yml",
+        "src/mlops/stages/train.py",
+        "uv.lock",
+    ]
+    assert ci.matching(touched, full) == touched
+    # A team's params, data, docs and benchmarks: the fast tier is enough.
+    quiet = [
+        "params.yaml",
+        "data.dvc",
+        "dvc.lock",
+        "docs/testing.md",
+        "bench/RESULTS.md",
+        "tests/stages/test_prepare.py",
+        "README.md",
+    ]
+    assert ci.matching(quiet, full) == []
+
+
+def test_changed_for_full_tests_sets_its_own_output(tmp_path, monkeypatch, capsys):
+    repo = git_repo(tmp_path / "r")
+    base = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    (repo / "params.yaml").write_text("a: 1\n")
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", "params"], repo)
+    monkeypatch.chdir(repo)
+    out = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(out))
+    assert main(["changed", "--for", "full-tests", "--base", base]) == 0
+    assert out.read_text() == "full-tests=false\n"
+    (repo / ".github").mkdir()
+    (repo / ".github" / "ci.yml").write_text("on: push\n")
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", "workflow"], repo)
+    assert main(["changed", "--for", "full-tests", "--base", base]) == 0
+    assert out.read_text().splitlines()[-1] == "full-tests=true"
+    assert ".github/ci.yml" in capsys.readouterr().out
+
+
 def test_changed_with_an_unknown_base_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     repo = git_repo(tmp_path / "r")
     monkeypatch.chdir(repo)

@@ -209,7 +209,7 @@ PROFILES = {  # workflow -> job -> install profile
     "rollback.yml": {"rollback": "pipeline"},
     "batch.yml": {"score": "pipeline"},
     "publish.yml": {"image": "image"},
-    "ci.yml": {"lint": "lint", "audit-online": "lint", "test": "full"},
+    "ci.yml": {"lint": "lint", "audit-online": "lint", "fast": "full", "full": "full"},
 }
 
 

@@ -49,6 +49,32 @@ PIPELINE_PATHS = (
 )
 
 
+# What the slow test tier (the act workflow runs, the end-to-end and Spark tests) checks: the
+# workflows and their actions, the act harness and its stand-ins, the code the workflows call
+# (all of src/: every stage runs in a workflow), the pipeline's definition and the install. A
+# pull request that changes none of them (params, data, docs, benchmarks) gets only the fast
+# tier; pushes to main and the nightly run always get both (docs/testing.md).
+FULL_TEST_PATHS = (
+    ".github/*",
+    "tests/workflows/*",
+    "tests/act_harness.py",
+    "tests/github_api.py",
+    "tests/servers.py",
+    "tests/standins/*",
+    "src/*",
+    "dvc.yaml",
+    "uv.lock",
+    "pyproject.toml",
+    "Makefile",
+    ".ci/*",
+    "bentofile.yaml",
+    "docker/*",
+    "Dockerfile",
+)
+# `mlops changed --for NAME`: the step output NAME says whether a change touched these paths.
+CHANGE_SETS = {"pipeline": PIPELINE_PATHS, "full-tests": FULL_TEST_PATHS}
+
+
 def matching(files: list[str], patterns: tuple[str, ...] = PIPELINE_PATHS) -> list[str]:
     """The files that match one of the patterns (``*`` also crosses ``/``)."""
     return [f for f in files if any(fnmatch.fnmatchcase(f, p) for p in patterns)]
