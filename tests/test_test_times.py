@@ -1,0 +1,39 @@
+"""scripts/test_times.py: pytest's --durations report summed by kind (docs/testing.md)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from .conftest import REPO_ROOT
+
+LOG = """\
+============================= slowest durations ==============================
+400.00s call     tests/workflows/test_workflows.py::test_chain
+20.00s setup    tests/ci/test_reproduction.py::test_restore
+5.50s call     tests/ci/test_reproduction.py::test_restore
+3.00s call     tests/core/test_config.py::test_a
+0.50s teardown tests/core/test_config.py::test_a
+================= 436 passed, 4 warnings in 1683.43s (0:28:03) =================
+"""
+
+
+def test_sums_setup_call_and_teardown_per_kind(tmp_path):
+    log = tmp_path / "test.log"
+    log.write_text(LOG)
+    script = REPO_ROOT / "scripts" / "test_times.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(log), "--top", "2"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "| act workflow runs | 400 | 93% |" in out
+    assert "| pipeline copies (dvc repro in a temporary repository) | 26 | 6% |" in out
+    assert "| unit and component tests | 4 | 1% |" in out
+    assert "| **sum (serial time)** | **429** | |" in out
+    assert "| `test_chain` | 400 |\n| `test_restore` | 26 |" in out
+    assert "pytest: 436 passed, 4 warnings in 28.1 min" in out
+    empty = tmp_path / "empty.log"
+    empty.write_text("no durations here\n")
+    refused = subprocess.run([sys.executable, str(script), str(empty)], capture_output=True,
+                             text=True)  # fmt: skip
+    assert refused.returncode != 0 and "no --durations lines" in refused.stderr
