@@ -18,6 +18,15 @@ from .github_api import github_api  # noqa: F401 - the fixture: a local GitHub R
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
+# pytest-xdist's workers run as `python -c`, whose __main__ has neither __spec__ nor __file__:
+# pyspark.sql.connect (which Great Expectations imports when the spark extra is installed)
+# then takes itself for a doctest run without its dependencies and calls sys.exit(0). An empty
+# module of this package as __main__'s file tells it otherwise (and is harmless to
+# multiprocessing, which runs __main__'s file in a spawned child).
+_main = sys.modules.get("__main__")
+if _main is not None and _main.__spec__ is None and not hasattr(_main, "__file__"):
+    _main.__file__ = str(Path(__file__).with_name("__init__.py"))
+
 
 def _remote_object(md5: str) -> Path:
     return REPO_ROOT / "data-remote" / "files" / "md5" / md5[:2] / md5[2:]
