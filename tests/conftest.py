@@ -116,6 +116,11 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+def trained_repro_log(repo: Path) -> Path:
+    """Beside the ``trained`` copy: the output of its one clean ``dvc repro``."""
+    return repo.parent / "repro.log"
+
+
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory) -> Path:
     """A repository copy whose pipeline has run and been committed (models/, dvc.lock current).
@@ -124,34 +129,27 @@ def trained(tmp_path_factory) -> Path:
     """
     repo = copy_repo(tmp_path_factory.mktemp("trained") / "repo")
     run(["dvc", "pull", "data.dvc"], repo)
-    run(["dvc", "repro"], repo)
+    repro = run(["dvc", "repro"], repo)
+    trained_repro_log(repo).write_text(repro.stdout)  # what the clean run said (test_pipeline)
     run(["git", "add", "-A"], repo)
     run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
     return repo
 
 
-def _shared_scope_group(item: pytest.Item) -> str | None:
-    """The xdist group of a test that shares a fixture wider than itself and narrower than
-    the session: its package's (the served bento) or its module's (a pipeline copy, a server),
-    so that ``--dist loadgroup`` builds that fixture once, on one worker. Spark's tests share
-    one JVM. Session fixtures (the trained copy) are built once per worker instead."""
-    if item.get_closest_marker("spark") is not None:
-        return "spark"
-    info = getattr(item, "_fixtureinfo", None)
-    scopes = {
-        fixturedefs[-1].scope: fixturedefs[-1].baseid
-        for fixturedefs in (info.name2fixturedefs.values() if info else [])
-        if fixturedefs
-    }
-    if "package" in scopes:
-        return f"package:{scopes['package']}"
-    if "module" in scopes or "class" in scopes:
-        return f"module:{item.nodeid.split('::', 1)[0]}"
-    return None
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        group = _shared_scope_group(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+    """The longest modules first (stable otherwise): the act runs of tests/workflows, then the
+    other modules with slow or Spark tests. pytest-xdist (`make test`: --dist loadfile) hands
+    out whole modules in this order, so the last module to finish is a short one."""
+    heavy = {
+        item.nodeid.split("::", 1)[0]
+        for item in items
+        if item.get_closest_marker("slow") or item.get_closest_marker("spark")
+    }
+
+    def weight(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        if module not in heavy:
+            return 2
+        return 0 if module.startswith("tests/workflows/") else 1
+
+    items.sort(key=weight)

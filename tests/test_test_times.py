@@ -9,7 +9,7 @@ from .conftest import REPO_ROOT
 
 LOG = """\
 ============================= slowest durations ==============================
-400.00s call     tests/workflows/test_workflows.py::test_chain
+400.00s call     tests/workflows/test_act_registry_chain.py::test_chain
 20.00s setup    tests/ci/test_reproduction.py::test_restore
 5.50s call     tests/ci/test_reproduction.py::test_restore
 3.00s call     tests/core/test_config.py::test_a

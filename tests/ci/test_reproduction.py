@@ -1,7 +1,7 @@
 """mlops check-reproduction: the deploy workflow's check that a retrained model is the PR's.
 
 The record itself is written by `mlops report` (tests/report/test_report.py) and checked end
-to end by the deploy workflow's act test (tests/workflows/test_workflows.py); here: its parts,
+to end by the deploy workflow's act test (tests/workflows/test_act_deploy.py); here: its parts,
 and the command against the GitHub API double.
 """
 

@@ -57,7 +57,7 @@ def test_full_tests_paths_are_the_workflows_the_harness_and_the_code():
     full = ci.CHANGE_SETS["full-tests"]
     touched = [
         ".github/workflows/pr.yml",
-        "tests/workflows/test_workflows.py",
+        "tests/workflows/test_act_pr.py",
         "tests/standins/cache/action.yml",
         "src/mlops/stages/train.py",
         "uv.lock",
