@@ -123,9 +123,10 @@ test: lint test-all ## lint, type check and run every test (slow end-to-end test
 
 # pytest-xdist: PYTEST_WORKERS processes (0: none), a whole test module at a time
 # (--dist loadfile): a module's fixtures (a pipeline copy, a server) are built once and its
-# tests run in order; tests/conftest.py hands out the longest modules first.
+# tests run in order. Modules go out in collection order (not by their number of tests), which
+# tests/conftest.py makes the longest first.
 PYTEST_WORKERS ?= 2
-XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile)
+XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test-all: $(SETUP) ## every test (slow end-to-end ones included), without the lint
 	python -m pytest $(XDIST) $(PYTEST_ARGS)
