@@ -125,15 +125,27 @@ def trained_repro_log(repo: Path) -> Path:
 def trained(tmp_path_factory) -> Path:
     """A repository copy whose pipeline has run and been committed (models/, dvc.lock current).
 
-    Shared by several test modules: tests that change files work on a copy of it.
+    Shared by several test modules, and built once for all pytest-xdist workers (the first to
+    need it builds it under a file lock in their common base directory; the others wait for
+    it): tests that change files work on a copy of it.
     """
-    repo = copy_repo(tmp_path_factory.mktemp("trained") / "repo")
-    run(["dvc", "pull", "data.dvc"], repo)
-    repro = run(["dvc", "repro"], repo)
-    trained_repro_log(repo).write_text(repro.stdout)  # what the clean run said (test_pipeline)
-    run(["git", "add", "-A"], repo)
-    run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
-    return repo
+    from filelock import FileLock
+
+    # Without xdist the base directory's parent is shared by every pytest run: stay inside.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker else base
+    done = shared / "trained" / "done"
+    with FileLock(str(shared / "trained.lock")):
+        if not done.exists():
+            repo = copy_repo(shared / "trained" / "repo")
+            run(["dvc", "pull", "data.dvc"], repo)
+            repro = run(["dvc", "repro"], repo)
+            trained_repro_log(repo).write_text(repro.stdout)  # the clean run (test_pipeline)
+            run(["git", "add", "-A"], repo)
+            run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
+            done.touch()
+    return shared / "trained" / "repo"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
