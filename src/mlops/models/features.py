@@ -2,14 +2,30 @@
 
 The preprocessing is a scikit-learn ``ColumnTransformer`` that becomes the first step of the
 saved pipeline, so serving applies exactly what training applied.
+
+Missing values of every kind (NaN, None, ``pd.NA``, blank text) are imputed: numeric columns
+with the median, categorical ones with the most frequent category. Categorical columns are
+turned into plain object arrays with NaN for a missing value first (:func:`categories_as_objects`):
+pandas' string columns carry ``pd.NA``, which scikit-learn's imputer cannot compare.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 if TYPE_CHECKING:
     from mlops.core.config import FeaturesConfig
+
+
+def categories_as_objects(x: Any) -> np.ndarray:
+    """Categorical columns as an object array: text stripped, every missing value NaN."""
+    import pandas as pd
+
+    frame = pd.DataFrame(x).astype("string").apply(lambda c: c.str.strip())
+    frame = frame.mask(frame == "")
+    return frame.astype(object).where(frame.notna(), np.nan).to_numpy(dtype=object)
 
 
 def build_preprocessor(features: FeaturesConfig, *, scale_numeric: bool) -> Any:
@@ -17,12 +33,13 @@ def build_preprocessor(features: FeaturesConfig, *, scale_numeric: bool) -> Any:
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     numeric_steps: list[tuple[str, Any]] = [("impute", SimpleImputer(strategy="median"))]
     if scale_numeric:
         numeric_steps.append(("scale", StandardScaler()))
     categorical_steps: list[tuple[str, Any]] = [
+        ("missing", FunctionTransformer(categories_as_objects, feature_names_out="one-to-one")),
         ("impute", SimpleImputer(strategy="most_frequent")),
         ("onehot", OneHotEncoder(handle_unknown="ignore", sparse_output=False)),
     ]

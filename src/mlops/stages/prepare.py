@@ -100,7 +100,7 @@ def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 def typed_features(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
     """The id column (text) and the features, typed as the model was trained on them: numeric
-    ones float64 (blank cells missing), categorical ones stripped strings. Batch scoring
+    ones float64, categorical ones stripped strings (blank cells missing in both). Batch scoring
     (``mlops predict``) types its input with this too, so it scores what training saw."""
     data, features = params.data, params.features
     out = pd.DataFrame(index=raw.index)
@@ -109,7 +109,8 @@ def typed_features(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
     for name in features.numeric:
         out[name] = _numeric(raw[name], name)
     for name in features.categorical:
-        out[name] = raw[name].astype("string").str.strip()
+        text = raw[name].astype("string").str.strip()
+        out[name] = text.mask(text == "")  # a cell of blanks is a missing value too
     return out
 
 
