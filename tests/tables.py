@@ -60,11 +60,18 @@ def params_document(**sections: dict[str, Any]) -> dict[str, Any]:
 def binary_params(data_path: Path, tmp: Path) -> dict[str, Any]:
     """params.yaml for :func:`binary_table` written to ``data_path``, MLflow under ``tmp``."""
     return params_document(
-        data={"path": str(data_path), "target": "outcome", "positive_label": "pos",
-              "id_column": "row_id"},
+        data={
+            "path": str(data_path),
+            "target": "outcome",
+            "positive_label": "pos",
+            "id_column": "row_id",
+        },
         features={**BINARY_COLUMNS, "dropped": []},
         evaluate={"segment_column": "region"},
-        mlflow={"tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}", "experiment": "synthetic",
-                "registered_model": "synthetic-model"},
+        mlflow={
+            "tracking_uri": f"sqlite:///{tmp / 'mlflow.db'}",
+            "experiment": "synthetic",
+            "registered_model": "synthetic-model",
+        },
         validation={"suite": str(tmp / "suite.yaml")},
     )

@@ -34,7 +34,7 @@ def with_model(params, model_type):
 
 
 def test_the_blank_cells_reach_training_as_missing_values(table_split):
-    params, data, _ = table_split
+    _, data, _ = table_split
     assert data.train["colour"].isna().any() and data.train["amount"].isna().any()
 
 
