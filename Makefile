@@ -67,11 +67,11 @@ run: repro metrics ## bootstrap, pull the data, run the pipeline and print the m
 metrics: ## print the test metrics of the current model
 	dvc metrics show metrics/evaluate.json
 
-bento: ## build the serving bento from the registry's champion (after mlops register/promote)
+bento: ## build the serving bento from the registry's champion (after mlops register/promote; BENTO_FLAGS=--export: also its archive)
 	rm -rf build/bento && mkdir -p build/bento
 	$(UV) build --wheel --quiet -o build/bento/wheels
 	mlops bento-import --requirements build/bento/requirements.txt --uv $(UV)
-	bentoml build
+	mlops bento-build $(BENTO_FLAGS)
 
 bench: setup ## run every benchmark (tens of minutes; needs wrk) and update bench/RESULTS.md
 	python bench/startup.py

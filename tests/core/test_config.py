@@ -178,6 +178,9 @@ def test_exit_code_two_from_the_console_script(tmp_path, raw_params):
         ("model.keras.hidden_units", [], "model.keras.hidden_units"),
         ("model.keras.dropout", 1.0, "model.keras.dropout"),
         ("model.keras.max_epochs", 0, "model.keras.max_epochs"),
+        # the BentoML model, bento and service are named after it: BentoML's rule for names
+        ("mlflow.registered_model", "Churn Classifier", "mlflow.registered_model"),
+        ("mlflow.registered_model", "-model", "mlflow.registered_model"),
     ],
 )
 def test_new_sections_are_validated(tmp_path, capsys, raw_params, dotted, value, expected):

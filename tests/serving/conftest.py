@@ -14,6 +14,9 @@ import pytest
 from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
 from ..servers import background_server, free_port
 
+MODEL = "tabular-scorer"  # the served copy's mlflow.registered_model, not the demo's
+BENTO = f"{MODEL}-service"
+
 
 def columns_body(rows: list[dict]) -> dict:
     """The ``{"columns": ...}`` body of ``rows`` (one list per column)."""
@@ -35,11 +38,16 @@ def uv_binary() -> str:
 
 @pytest.fixture(scope="package")
 def built(trained, tmp_path_factory) -> dict:
-    """register + promote (local SQLite store), then `make bento` in a copy of the repo."""
+    """register + promote (local SQLite store), then `make bento` in a copy of the repo whose
+    registered model has a name of its own (every serving name follows it)."""
     base = tmp_path_factory.mktemp("bento")
     repo = base / "repo"
     shutil.copytree(trained, repo, symlinks=True)
-    run([*GIT, "commit", "-q", "--allow-empty", "-m", "bento"], repo)
+    params = repo / "params.yaml"
+    demo = "registered_model: churn-classifier"
+    assert demo in params.read_text()
+    params.write_text(params.read_text().replace(demo, f"registered_model: {MODEL}"))
+    run([*GIT, "commit", "-q", "-am", "bento"], repo)
     env = run_env()
     env["BENTOML_HOME"] = str(base / "bentoml")
 
@@ -51,9 +59,9 @@ def built(trained, tmp_path_factory) -> dict:
     sh("mlops", "register")
     sh("mlops", "promote")
     sh("make", "bento", f"UV={uv_binary()}")
-    info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", "churn-service:latest", "-o", "json"))
-    bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / "churn-service" / info["version"]
-    return {"repo": repo, "env": env, "tag": f"churn-service:{info['version']}", "dir": bento_dir}
+    info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", f"{BENTO}:latest", "-o", "json"))
+    bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / BENTO / info["version"]
+    return {"repo": repo, "env": env, "tag": f"{BENTO}:{info['version']}", "dir": bento_dir}
 
 
 @pytest.fixture(scope="package")

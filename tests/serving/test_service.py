@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from ..conftest import REPO_ROOT, VENV_BIN, run, run_env
-from .conftest import columns_body, split_body
+from .conftest import BENTO, MODEL, columns_body, split_body
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +68,17 @@ def test_metadata_names_the_registered_model(server, built):
     assert body["git_commit"] == head
     assert body["data_md5"] == data_md5
     assert 0.80 <= body["metrics"]["roc_auc"] <= 0.88
-    assert body["registered_model"] == "churn-classifier"
+    assert body["registered_model"] == MODEL
+
+
+def test_the_bento_is_named_after_the_registered_model(built):
+    """No environment variable: the bento carries its model's name (a bento argument)."""
+    info = yaml.safe_load((built["dir"] / "bento.yaml").read_text())
+    assert info["name"] == BENTO and info["labels"]["registered_model"] == MODEL
+    assert info["args"] == {"model": MODEL}
+    (service,) = info["services"]
+    assert service["name"] == BENTO.replace("-", "_")
+    assert [m["tag"].split(":")[0] for m in service["models"]] == [MODEL]
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz", "/metrics"])
@@ -176,15 +186,23 @@ def test_bentofile_wheel_matches_the_project_version():
 def test_service_module_refuses_to_start_without_the_model(tmp_path):
     env = run_env()
     env["BENTOML_HOME"] = str(tmp_path)
-    proc = subprocess.run(
-        [str(VENV_BIN / "python"), "-c", "import mlops.serving.service"],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
+
+    def start() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(VENV_BIN / "python"), "-c", "import mlops.serving.service"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+
+    proc = start()  # no bento argument, no params.yaml: nothing names the model
     assert proc.returncode != 0
-    assert "mlops bento-import" in proc.stderr
+    assert "mlops bento-build" in proc.stderr and "params.yaml" in proc.stderr
+    (tmp_path / "params.yaml").write_text((REPO_ROOT / "params.yaml").read_text())
+    proc = start()  # a checkout names it, the model store lacks it
+    assert proc.returncode != 0
+    assert "churn-classifier:latest" in proc.stderr and "mlops bento-import" in proc.stderr
 
 
 def test_columnar_and_records_forms_give_identical_probabilities(server, test_records):
@@ -368,7 +386,7 @@ def test_a_client_leaving_mid_upload_is_not_counted_as_a_server_error(served, te
 
 def test_metadata_answers_get_too(server):
     with urllib.request.urlopen(f"{server}/metadata", timeout=10) as response:
-        assert json.loads(response.read())["registered_model"] == "churn-classifier"
+        assert json.loads(response.read())["registered_model"] == MODEL
     status, answer = post(f"{server}/metadata", {"records": []})
     assert status == 400 and "no input" in answer["error"]
     # found by the fuzz test: a body of only whitespace is not JSON, hence not "no input"

@@ -110,7 +110,7 @@ def test_batch_scoring_with_zero_configuration(origin, github_api, demo_csv, tmp
         event="workflow_dispatch",
         workflow="batch.yml",
         payload={
-            "inputs": {"input": "data/raw/churn.csv", "model": "auto"},
+            "inputs": {"model": "auto"},  # no input: params.yaml's data.path
             "ref": "refs/heads/main",
             "repository": repository,
         },

@@ -114,7 +114,7 @@ def test_zero_configuration_registry_chain(origin, github_api, tmp_path):
     assert f"restored the store of [run {run_c.id}]" in rollback.summary(ROLLBACK_JOB)
     assert manifest(rollback)["aliases"] == {"challenger": "3", "champion": "1"}
     assert "importing churn-classifier v1 into BentoML" in rollback.job_text(ROLLBACK_JOB)
-    assert (rollback.artifacts / "bento" / "churn-service.bento").stat().st_size > 0
+    assert (rollback.artifacts / "bento" / "service.bento").stat().st_size > 0
     hand_on(github_api, rollback, "rollback.yml", "workflow_dispatch", ROLLBACK_JOB, sha_c)
     latest = rollback.artifacts / "mlflow-store"
 

@@ -84,13 +84,17 @@ class GateConfig(_Strict):
 
 class MlflowConfig(_Strict):
     tracking_uri: str = Field(default="sqlite:///mlflow.db", min_length=1)
-    experiment: str = Field(default="churn", min_length=1)
-    registered_model: str = Field(default="churn-classifier", min_length=1)
+    experiment: str = Field(default="mlops", min_length=1)
+    # Also the name of the BentoML model, bento and service (mlops.serving.names): BentoML's
+    # rule for names, lower case.
+    registered_model: str = Field(
+        default="model", pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$"
+    )
 
 
 class ValidationConfig(_Strict):
     suite: Path = Field(
-        default=Path("expectations/churn.yaml"),
+        default=Path("expectations/suite.yaml"),
         description="Expectation suite of the raw data (mlops validate --init writes one).",
     )
     sample_values: int = Field(default=5, ge=1, le=100)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops.core.artifacts import MODEL, read_prepared
 from mlops.core.errors import MlopsError
+from mlops.serving.names import MODEL_ARGUMENT, from_params
 from mlops.tracking.registry import fetch_version
 
 if TYPE_CHECKING:
@@ -89,10 +90,52 @@ def import_champion(
         print(f"importing {params.mlflow.registered_model} v{facts['version']} into BentoML")
         metadata = {k: v for k, v in facts.items() if k != "path"}
         with bentoml.models.create(
-            params.mlflow.registered_model,
+            from_params(params).model,
             labels={"version": facts["version"], "model_type": str(facts["model_type"])},
             metadata=json.loads(json.dumps(metadata)),
         ) as model:
             shutil.copyfile(facts["path"], model.path_of(MODEL.name))
             Path(model.path_of(SCHEMA_FILE)).write_text(json.dumps(schema, indent=2))
         return str(model.tag)
+
+
+def _bentoml(*args: str, bentoml: str = "bentoml") -> str:
+    cmd = [bentoml, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        detail = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-5:]
+        raise MlopsError(f"`{' '.join(cmd)}` failed: {' / '.join(detail)}")
+    return proc.stdout
+
+
+def build_bento(params: Params, export: Path | None = None, bentoml: str = "bentoml") -> str:
+    """``bentoml build`` with the names of ``params.yaml`` (the bento, its label, the model it
+    serves as a bento argument); with ``export``, also write the bento archive there.
+    Returns the bento's tag."""
+    names = from_params(params)
+    out = _bentoml(
+        "build",
+        "--name",
+        names.bento,
+        "--label",
+        f"registered_model={names.model}",
+        "--arg",
+        f"{MODEL_ARGUMENT}={names.model}",
+        "--output",
+        "tag",
+        bentoml=bentoml,
+    )
+    tag = out.strip().splitlines()[-1].removeprefix("__tag__:").strip()
+    if export is not None:
+        export.parent.mkdir(parents=True, exist_ok=True)
+        export.unlink(missing_ok=True)
+        _bentoml("export", tag, str(export.resolve()), bentoml=bentoml)
+    return tag
+
+
+def containerize(params: Params, archive: Path, image: str, bentoml: str = "bentoml") -> str:
+    """Import the exported bento ``archive`` and build the image ``image`` from it (Docker)."""
+    names = from_params(params)
+    _bentoml("import", str(archive.resolve()), bentoml=bentoml)
+    _bentoml("containerize", names.bento_tag, "--image-tag", image, bentoml=bentoml)
+    return names.bento_tag

@@ -20,8 +20,9 @@ A request body larger than ``MLOPS_MAX_BODY_BYTES`` (default 1 MiB) is refused w
 whether its size is declared or it is sent chunked; a body that is not JSON gets 415. At most
 ``MLOPS_MAX_BATCH_SIZE`` rows (default 1000) go into one prediction call; a request that waits
 longer than ``MLOPS_MAX_LATENCY_MS`` (default 2000) for the model gets 503. The model is the
-BentoML model ``MLOPS_BENTO_MODEL`` (default ``churn-classifier:latest``), created by ``mlops
-bento-import``.
+BentoML model named after ``mlflow.registered_model`` (``mlops.serving.names``), created by
+``mlops bento-import``: the bento names it in its arguments (``mlops bento-build``), a checkout
+in ``params.yaml``.
 """
 
 from __future__ import annotations
@@ -41,10 +42,10 @@ from fastapi.responses import JSONResponse, Response
 from mlops.core.artifacts import MODEL
 from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.bento import SCHEMA_FILE
+from mlops.serving.names import MODEL_ARGUMENT, ServingNames
 from mlops.serving.requests import BadRequest, RequestSchema, parse_json
 from mlops.threshold import decision_threshold
 
-MODEL_TAG = os.environ.get("MLOPS_BENTO_MODEL", "churn-classifier:latest")
 MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
 # Oversized bodies up to this size are read and discarded before the 413 is sent.
 DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
@@ -53,11 +54,31 @@ MAX_BATCH_SIZE = int(os.environ.get("MLOPS_MAX_BATCH_SIZE", "1000"))
 # The longest a request waits for the model before it is answered 503 (overloaded).
 MAX_LATENCY_MS = int(os.environ.get("MLOPS_MAX_LATENCY_MS", "2000"))
 
-champion = bentoml.models.BentoModel(MODEL_TAG)
+
+def _names() -> ServingNames:
+    """The bento's own argument (a built bento), else params.yaml (a checkout)."""
+    model = getattr(bentoml.use_arguments(), MODEL_ARGUMENT, None)
+    if model is None:
+        from mlops.core.config import load_params
+        from mlops.core.errors import ConfigError
+        from mlops.serving.names import from_params
+
+        try:
+            return from_params(load_params())
+        except ConfigError as err:
+            raise RuntimeError(
+                f"no bento argument {MODEL_ARGUMENT!r} (a bento built by `mlops bento-build` "
+                f"has it) and no model name from params.yaml: {err}"
+            ) from None
+    return ServingNames(model=str(model))
+
+
+NAMES = _names()
+champion = bentoml.models.BentoModel(NAMES.model_tag)
 _stored = champion.stored  # the local model store only: never fetched from a remote
 if _stored is None:
     raise RuntimeError(
-        f"BentoML model {MODEL_TAG} is not in the model store; run `mlops bento-import` first"
+        f"BentoML model {NAMES.model_tag} is not in the model store; run `mlops bento-import` first"
     )
 REQUESTS = RequestSchema(json.loads(Path(_stored.path_of(SCHEMA_FILE)).read_text("utf-8")))
 
@@ -141,12 +162,12 @@ def json_body(request: Request) -> None:
         )
 
 
-app = FastAPI(title="churn_service", docs_url=None, redoc_url=None, openapi_url=None)
+app = FastAPI(title=NAMES.service, docs_url=None, redoc_url=None, openapi_url=None)
 
 
-@bentoml.service(name="churn_service", traffic={"timeout": 30}, workers=1)
+@bentoml.service(name=NAMES.service, traffic={"timeout": 30}, workers=1)
 @bentoml.asgi_app(app, path="/")
-class ChurnService:
+class ModelService:
     model_ref = champion
 
     def __init__(self) -> None:
@@ -327,4 +348,4 @@ class BodySizeLimit:
 
 
 # @bentoml.service returns a bentoml Service object, which mypy cannot see through.
-ChurnService.add_asgi_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)  # type: ignore[attr-defined]
+ModelService.add_asgi_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)  # type: ignore[attr-defined]
