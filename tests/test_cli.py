@@ -35,7 +35,8 @@ def test_help_does_not_import_heavy_packages():
 # commands the workflows call. Deleting or renaming one must fail this file.
 COMMANDS = {
     "check-params", "validate", "drift", "prepare", "train", "evaluate", "report", "gate",
-    "register", "promote", "rollback", "bento-import", "changed", "needs", "gpu-check",
+    "register", "promote", "rollback", "bento-import", "bento-build", "bento-containerize",
+    "init", "changed", "needs", "gpu-check",
     "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras", "predict",
     "fetch-input", "registry",
 }  # fmt: skip

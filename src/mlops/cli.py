@@ -217,17 +217,6 @@ def _flag(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
-def cmd_bento_import(args: argparse.Namespace) -> None:
-    from mlops.serving import bento as serving
-
-    params = _params(args)
-    with contextlib.redirect_stdout(sys.stderr):
-        tag = serving.import_champion(
-            params, version=args.version, requirements=args.requirements, uv=args.uv
-        )
-    print(tag)
-
-
 def cmd_predict(args: argparse.Namespace) -> None:
     from mlops.batch import predict
     from mlops.ci import workflow as ci
@@ -250,7 +239,9 @@ def cmd_fetch_input(args: argparse.Namespace) -> None:
     from mlops.batch import inputs
     from mlops.ci import workflow as ci
 
-    path = inputs.fetch(args.source, args.dest)
+    # No source (or an empty one: a workflow input left blank): the pipeline's own data.
+    source = args.source or str(_params(args).data.path)
+    path = inputs.fetch(source, args.dest)
     ci.write_output("path", str(path))
     print(path)
 
@@ -367,6 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(handler=handler)
         return p
 
+    from mlops.onboard import commands as onboard
+
+    onboard.register(add)
     add("check-params", cmd_check_params, "validate params.yaml and exit")
     p_val = add(
         "validate",
@@ -503,19 +497,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=MLFLOW_STORE_EXPORT,
         help=f"the folder to write (replaced; default: {MLFLOW_STORE_EXPORT}/)",
     )
-    p_import = add(
-        "bento-import",
-        cmd_bento_import,
-        "copy the registry's champion into the BentoML model store (before `bentoml build`)",
-    )
-    p_import.add_argument("--version", help="a registered version instead of the champion")
-    p_import.add_argument(
-        "--requirements",
-        type=Path,
-        metavar="FILE",
-        help="also write the bento's requirements.txt there, with the model family's extra only",
-    )
-    p_import.add_argument("--uv", default="uv", help="the uv binary that exports them")
+    from mlops.serving import commands as serving
+
+    serving.register(add)
     for p in registry_commands:
         p.add_argument("--json", action="store_true", help="print the result as JSON")
     p_predict = add(
@@ -568,7 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(dvc get-url: s3://, gs://, azure://, https://); prints its path (step output path)",
     )
     p_fetch.add_argument(
-        "source", help="a DVC-tracked path (e.g. params.yaml's data.path) or a URL (s3://...)"
+        "source",
+        nargs="?",
+        help="a DVC-tracked path or a URL (s3://...); default: params.yaml's data.path",
     )
     p_fetch.add_argument(
         "--dest",

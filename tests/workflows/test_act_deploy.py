@@ -60,7 +60,7 @@ def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_u
     assert champion.tags["git_commit"] == sha1
     assert "challenger" in champion.aliases
     bento = deploy.artifacts / "bento"
-    assert (bento / "churn-service.bento").stat().st_size > 0
+    assert (bento / "service.bento").stat().st_size > 0
     record = json.loads((bento / "record.json").read_text())
     assert "contract" in record and "churn" not in record
     assert "Model registry" in deploy.summary("Deploy/reproduce, register, promote, bento")

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 PARAMS = Path("params.yaml")
 DATA_DVC = Path("data.dvc")  # the data's version (DVC)
 DVC_LOCK = Path("dvc.lock")  # what each stage last ran on and produced
+RAW_DIR = Path("data/raw")  # the raw data data.dvc tracks (`mlops init` puts a table there)
+SUITES_DIR = Path("expectations")  # the expectation suites (validation.suite)
 
 # --- validate -----------------------------------------------------------------------------------
 VALIDATION = Path("reports/validation.json")
