@@ -79,7 +79,7 @@ def udf_only(source: Path, model_dir: Path) -> None:
         udf = mlflow.pyfunc.spark_udf(
             spark,
             model_uri=str(pyfunc_dir(model, Path(tmp))),
-            result_type="churn_probability double, label long",
+            result_type="probability double, label long",
             env_manager="local",
         )
         features = params.features

@@ -233,11 +233,11 @@ def breakdown(repo: Path, body: dict[str, Any], seconds: float) -> dict[str, flo
         labels = (proba >= 0.5).astype(int).tolist()
         if state["batch"].form == "records":
             out: Any = [
-                {"churn_probability": p, "label": label, "model_version": "1"}
+                {"probability": p, "label": label, "model_version": "1"}
                 for p, label in zip(proba.tolist(), labels, strict=True)
             ]
         else:
-            out = {"churn_probability": proba.tolist(), "label": labels, "model_version": "1"}
+            out = {"probability": proba.tolist(), "label": labels, "model_version": "1"}
         pydantic_core.to_json(out)
 
     steps = {"validate": parse, "frame": frame, "predict": predict, "response": respond}

@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         cmd_predict,
         "batch scoring: validate a table (the expectation suite without its target) and write "
-        "each row's churn probability and label to parquet, with a summary JSON beside it",
+        "each row's probability and label to parquet, with a summary JSON beside it",
     )
     p_predict.add_argument(
         "--input",

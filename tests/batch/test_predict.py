@@ -30,13 +30,13 @@ def test_scores_equal_the_models_own_predict_proba(
     scores = scores_of(target)
     assert list(scores.columns) == [
         "customer_id",
-        "churn_probability",
+        "probability",
         "label",
         "model_version",
         "model_md5",
     ]
     assert scores["customer_id"].tolist() == ids.tolist()
-    np.testing.assert_allclose(scores["churn_probability"], proba, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(scores["probability"], proba, rtol=0, atol=1e-9)
     import joblib
 
     threshold = joblib.load(batch_model).threshold
@@ -68,7 +68,7 @@ def test_parquet_inputs_file_and_directory_score_the_same(
         target = tmp_path / f"out-{source.stem}.parquet"
         predict.run(params, source, target, model_spec=str(batch_model), chunk_rows=3000)
         got = scores_of(target)
-        np.testing.assert_allclose(got["churn_probability"], proba, rtol=0, atol=1e-9)
+        np.testing.assert_allclose(got["probability"], proba, rtol=0, atol=1e-9)
 
 
 def test_bad_input_names_the_column_and_writes_nothing(
@@ -185,7 +185,7 @@ def test_cli_predict_with_the_registered_champion(
     scores = scores_of(target)
     assert set(scores["model_version"]) == {str(version)}
     assert set(scores["model_md5"]) == {file_md5(batch_model)}
-    np.testing.assert_allclose(scores["churn_probability"], expected_proba[1], atol=1e-9)
+    np.testing.assert_allclose(scores["probability"], expected_proba[1], atol=1e-9)
     assert "### Batch scoring" in summary_file.read_text()
 
 

@@ -40,8 +40,8 @@ def test_spark_scores_equal_the_pandas_engines_and_the_models(
     a = pd.read_parquet(on_pandas)
     b = pd.read_parquet(on_spark).set_index("customer_id").loc[a["customer_id"]].reset_index()
     assert len(b) == len(a) == len(ids)
-    np.testing.assert_allclose(b["churn_probability"], proba, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(a["churn_probability"], b["churn_probability"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(b["probability"], proba, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(a["probability"], b["probability"], rtol=0, atol=1e-9)
     assert (a["label"] == b["label"]).all()
     assert set(b["model_md5"]) == set(a["model_md5"])
     assert summary["rows"] == len(ids) and summary["engine"] == "spark"

@@ -131,7 +131,7 @@ def test_gpu_check_without_nvidia_smi(monkeypatch, capsys):
 
 
 class _Service(BaseHTTPRequestHandler):
-    answer: ClassVar[Any] = [{"churn_probability": 0.3, "label": 0, "model_version": "1"}]
+    answer: ClassVar[Any] = [{"probability": 0.3, "label": 0, "model_version": "1"}]
     seen: ClassVar[list[Any]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -171,11 +171,11 @@ def test_smoke_test_posts_the_record(service, tmp_path, capsys):
     _Service.seen.clear()
     assert main(["smoke-test", "--url", service, "--record", str(record)]) == 0
     assert _Service.seen == [{"records": [{"tenure": 3}]}]
-    assert json.loads(capsys.readouterr().out)["churn_probability"] == 0.3
+    assert json.loads(capsys.readouterr().out)["probability"] == 0.3
 
 
 def test_smoke_test_rejects_a_bad_answer(service, monkeypatch):
-    monkeypatch.setattr(_Service, "answer", [{"churn_probability": 7}])
+    monkeypatch.setattr(_Service, "answer", [{"probability": 7}])
     with pytest.raises(MlopsError, match="not in"):
         ci.smoke_test(service, {"tenure": 3}, wait=5)
     monkeypatch.setattr(_Service, "answer", {"detail": "x"})

@@ -43,7 +43,7 @@ def test_valid_batch_matches_the_model_in_process(server, test_records):
     status, body = post(f"{server}/predict", {"records": records})
     assert status == 200, body
     assert len(body) == len(records)
-    got = np.array([row["churn_probability"] for row in body])
+    got = np.array([row["probability"] for row in body])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
     assert {row["label"] for row in body} <= {0, 1}
     assert all(row["model_version"] == body[0]["model_version"] for row in body)
@@ -54,7 +54,7 @@ def test_concurrent_requests_are_batched_and_correct(server, test_records):
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda r: post(f"{server}/predict", {"records": [r]}), records))
     assert all(status == 200 for status, _ in results)
-    got = np.array([body[0]["churn_probability"] for _, body in results])
+    got = np.array([body[0]["probability"] for _, body in results])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
 
 
@@ -179,7 +179,7 @@ def test_bentofile_wheel_matches_the_project_version():
     version = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["version"]
     bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
     assert bentofile["python"]["wheels"] == [
-        f"./build/bento/wheels/mlops_churn-{version}-py3-none-any.whl"
+        f"./build/bento/wheels/mlops_template-{version}-py3-none-any.whl"
     ]
 
 
@@ -212,11 +212,11 @@ def test_columnar_and_records_forms_give_identical_probabilities(server, test_re
     for body in (columns_body(records), split_body(records)):
         status, columnar = post(f"{server}/predict", body)
         assert status == 200, columnar
-        assert set(columnar) == {"churn_probability", "label", "model_version"}
-        assert columnar["churn_probability"] == [r["churn_probability"] for r in by_record]
+        assert set(columnar) == {"probability", "label", "model_version"}
+        assert columnar["probability"] == [r["probability"] for r in by_record]
         assert columnar["label"] == [r["label"] for r in by_record]
         assert columnar["model_version"] == by_record[0]["model_version"]
-    np.testing.assert_allclose(columnar["churn_probability"], expected, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(columnar["probability"], expected, rtol=0, atol=1e-9)
 
 
 def _with(records: list[dict], row: int, column: str, value: object) -> list[dict]:

@@ -90,7 +90,7 @@ def test_registered_model_predicts_like_the_pipeline(trained, server):
 
     features = load_params(trained / "params.yaml").features.used
     expected = joblib.load(trained / "models" / "model.joblib").predict_proba(test[features])[:, 1]
-    got = loaded.predict(test[features])["churn_probability"].to_numpy()
+    got = loaded.predict(test[features])["probability"].to_numpy()
     assert got == pytest.approx(expected, abs=1e-12)
 
 

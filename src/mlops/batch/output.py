@@ -1,6 +1,6 @@
 """The scores file: its columns, its summary, and how it is written (nothing half-written).
 
-Both engines write the same columns: the id column (``data.id_column``), ``churn_probability``,
+Both engines write the same columns: the id column (``data.id_column``), ``probability``,
 ``label`` (1 at or above the model's saved decision threshold), ``model_version`` and
 ``model_md5``. They write to ``NAME.partial`` beside the output, and
 :func:`finalize` renames it into place only when its row count equals the input's, so a
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-PROBABILITY = "churn_probability"
+PROBABILITY = "probability"
 LABEL = "label"
 MODEL_VERSION = "model_version"
 MODEL_MD5 = "model_md5"

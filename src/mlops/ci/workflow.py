@@ -215,11 +215,11 @@ def smoke_test(url: str, record: dict[str, Any], wait: float = 60.0) -> dict[str
     if status != 200:
         raise MlopsError(f"{base}/predict: HTTP {status}: {body[:300].decode(errors='replace')}")
     answer = json.loads(body)
-    if not (isinstance(answer, list) and len(answer) == 1 and "churn_probability" in answer[0]):
+    if not (isinstance(answer, list) and len(answer) == 1 and "probability" in answer[0]):
         raise MlopsError(f"{base}/predict: unexpected answer {body[:300].decode(errors='replace')}")
-    probability = answer[0]["churn_probability"]
+    probability = answer[0]["probability"]
     if not 0.0 <= float(probability) <= 1.0:
-        raise MlopsError(f"{base}/predict: churn_probability {probability} is not in [0, 1]")
+        raise MlopsError(f"{base}/predict: probability {probability} is not in [0, 1]")
     return dict(answer[0])
 
 

@@ -72,7 +72,7 @@ class KerasMLPClassifier(ClassifierMixin, BaseEstimator):
             )(x)
             if self.dropout:
                 x = keras.layers.Dropout(self.dropout, name=f"dropout_{i}")(x)
-        outputs = keras.layers.Dense(1, activation="sigmoid", name="churn")(x)
+        outputs = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
         model = keras.Model(inputs, outputs, name="mlp")
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate=self.learning_rate),

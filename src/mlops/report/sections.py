@@ -209,7 +209,7 @@ def segments(report: ReportJson) -> list[str]:
             cells += ["-", "-"] if i is None else [_with_interval(i.delta, i), i.verdict]
         rows.append(cells)
     header = [
-        report.segments.column, "rows", "churn rate", f"Δ ROC-AUC ({level} CI)", "ROC-AUC",
+        report.segments.column, "rows", "positive rate", f"Δ ROC-AUC ({level} CI)", "ROC-AUC",
         f"Δ F1 ({level} CI)", "F1",
     ]  # fmt: skip
     worse = sum(

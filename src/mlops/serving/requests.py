@@ -1,13 +1,13 @@
 """The bodies ``/predict`` accepts, parsed and validated a column at a time.
 
-Three forms carry the same customers (``schema.json`` names the columns and their rules):
+Three forms carry the same rows (``schema.json`` names the columns and their rules):
 
-* ``{"records": [{column: value, ...}, ...]}``: one object per customer; answered with one
-  ``{churn_probability, label, model_version}`` object per record;
+* ``{"records": [{column: value, ...}, ...]}``: one object per row; answered with one
+  ``{probability, label, model_version}`` object per record;
 * ``{"columns": {column: [value, ...], ...}}``: one list per column;
 * ``{"dataframe_split": {"columns": [...], "data": [[...], ...]}}``: MLflow's split form;
 
-the two columnar forms are answered columnar: ``{"churn_probability": [...], "label": [...],
+the two columnar forms are answered columnar: ``{"probability": [...], "label": [...],
 "model_version": "..."}``.
 
 Every form becomes the same columns, and each column is checked whole by one pydantic

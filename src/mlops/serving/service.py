@@ -4,9 +4,9 @@ Endpoints (a FastAPI app mounted on the BentoML service, so that the service own
 parsing, its errors and its OpenAPI document):
 
 * ``POST /predict`` one of three JSON bodies (``mlops.serving.requests``): ``{"records":
-  [{...customer...}, ...]}`` answered with one ``{churn_probability, label, model_version}``
+  [{...row...}, ...]}`` answered with one ``{probability, label, model_version}``
   per record, or a columnar body (``{"columns": {name: [...]}}`` or MLflow's
-  ``{"dataframe_split": {...}}``) answered with ``{"churn_probability": [...], "label": [...],
+  ``{"dataframe_split": {...}}``) answered with ``{"probability": [...], "label": [...],
   "model_version": ...}``. Bodies are validated a column at a time against the schema generated
   from the feature configuration (strict types, allowed categories, ranges, nullability, no
   unknown or missing columns): bad input gets a 4xx with a JSON body that names the column and
@@ -121,12 +121,12 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
 LABEL = {"type": "integer", "enum": [0, 1]}
-OUTPUTS = ["churn_probability", "label", "model_version"]
+OUTPUTS = ["probability", "label", "model_version"]
 PREDICTION = {
     "type": "object",
     "required": OUTPUTS,
     "properties": {
-        "churn_probability": PROBABILITY,
+        "probability": PROBABILITY,
         "label": LABEL,
         "model_version": {"type": "string"},
     },
@@ -135,7 +135,7 @@ PREDICTIONS = {
     "type": "object",
     "required": OUTPUTS,
     "properties": {
-        "churn_probability": {"type": "array", "items": PROBABILITY},
+        "probability": {"type": "array", "items": PROBABILITY},
         "label": {"type": "array", "items": LABEL},
         "model_version": {"type": "string"},
     },
@@ -191,7 +191,7 @@ class ModelService:
 
     @app.post(
         "/predict",
-        summary="churn probability and label of each customer",
+        summary="the positive class's probability and the label of each row",
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -226,12 +226,12 @@ class ModelService:
         content: Any
         if batch.form == "records":
             content = [
-                {"churn_probability": p, "label": label, "model_version": self.version}
+                {"probability": p, "label": label, "model_version": self.version}
                 for p, label in zip(proba.tolist(), labels, strict=True)
             ]
         else:
             content = {
-                "churn_probability": proba.tolist(),
+                "probability": proba.tolist(),
                 "label": labels,
                 "model_version": self.version,
             }

@@ -1,11 +1,11 @@
 """The expectation suite file: what the raw data must look like, in a form a team edits.
 
 The suite lives in the repository as YAML (``validation.suite`` in params.yaml, by default
-``expectations/churn.yaml``). It says, per column, what kind of column it is and what its
-values may be; :mod:`mlops.stages.validate` turns it into Great Expectations expectations. The file
-is validated like params.yaml: an unknown key, a wrong type or an inconsistent rule raises
-:class:`ConfigError` naming the dotted key. ``profile`` writes a starting suite from a
-reference data file (``mlops validate --init``).
+``expectations/suite.yaml``; ``mlops init`` names it after the project). It says, per column,
+what kind of column it is and what its values may be; :mod:`mlops.stages.validate` turns it
+into Great Expectations expectations. The file is validated like params.yaml: an unknown key, a
+wrong type or an inconsistent rule raises :class:`ConfigError` naming the dotted key.
+``profile`` writes a starting suite from a reference data file (``mlops validate --init``).
 
 Column kinds:
 

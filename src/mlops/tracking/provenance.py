@@ -13,7 +13,7 @@ from mlops.core.artifacts import DATA_DVC
 
 # This project's distribution (pyproject.toml's name), whose extras hold the model families'
 # libraries.
-DISTRIBUTION = "mlops-churn"
+DISTRIBUTION = "mlops-template"
 # The packages whose versions decide what a model is and how it loads.
 TRACKED_PACKAGES = (
     DISTRIBUTION,

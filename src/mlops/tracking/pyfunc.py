@@ -2,7 +2,7 @@
 
 The registry stores exactly the file DVC produced (same bytes, same md5), whatever the model
 family, and this wrapper (logged as MLflow "model from code": this file is copied into the
-model) loads it: ``predict`` returns the churn probability and the label at the
+model) loads it: ``predict`` returns the positive class's probability and the label at the
 model's saved decision threshold (0.5 when the model carries none).
 """
 
@@ -18,7 +18,7 @@ from mlops.threshold import decision_threshold
 ARTIFACT_KEY = "model"
 
 
-class ChurnModel(PythonModel):
+class ThresholdedPyfunc(PythonModel):
     def load_context(self, context: Any) -> None:
         import joblib
 
@@ -30,8 +30,8 @@ class ChurnModel(PythonModel):
 
         proba = self.model.predict_proba(model_input)[:, 1]
         return pd.DataFrame(
-            {"churn_probability": proba, "label": (proba >= self.threshold).astype("int64")}
+            {"probability": proba, "label": (proba >= self.threshold).astype("int64")}
         )
 
 
-set_model(ChurnModel())
+set_model(ThresholdedPyfunc())

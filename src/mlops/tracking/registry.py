@@ -160,7 +160,7 @@ def _ensure_registered_model(mlclient: Any, name: str) -> None:
     except MlflowException:
         try:
             mlclient.create_registered_model(
-                name, description="Churn classifier registered by `mlops register`."
+                name, description=f"{name}: the binary classifier of `mlops register`"
             )
         except MlflowException as exc:  # created concurrently by another registration
             if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(
@@ -221,7 +221,7 @@ def _log_and_register(params: Params, candidate: Candidate) -> str:
     proba = model.predict_proba(example)[:, 1]
     import pandas as pd
 
-    output = pd.DataFrame({"churn_probability": proba, "label": (proba >= 0.5).astype("int64")})
+    output = pd.DataFrame({"probability": proba, "label": (proba >= 0.5).astype("int64")})
     tags = candidate.tags()
     import warnings
 
