@@ -167,3 +167,22 @@ def test_the_readme_shows_the_generated_comment_image():
     assert "docs-images" in makefile_targets()
     recipe = (REPO_ROOT / "Makefile").read_text().split("\ndocs-images:", 1)[1].split("\n\n")[0]
     assert "scripts/docs_images.py" in recipe
+
+
+def test_the_data_is_updated_with_dvc_add_never_dvc_commit_of_its_dvc_file():
+    """`dvc commit data.dvc` refuses a changed .dvc file (DVC: "unable to commit changed stage");
+    the docs say `dvc add data/raw`, which tests/test_data_remote.py runs."""
+    for page in DOCS:
+        _, code = split(page.read_text())
+        assert not [line for line in code if "dvc commit data.dvc" in line], page.name
+    assert "dvc add data/raw" in (REPO_ROOT / "docs" / "own-data.md").read_text()
+
+
+def test_the_readme_diagram_names_only_stages_dvc_yaml_has():
+    import yaml
+
+    stages = set(yaml.safe_load((REPO_ROOT / "dvc.yaml").read_text())["stages"])
+    text = (REPO_ROOT / "README.md").read_text()
+    (listed,) = re.findall(r"dvc repro: (.+?)mlops report", text, re.DOTALL)
+    named = set(re.findall(r"[a-z]+", listed.replace("<br/>", " ")))
+    assert named and named <= stages, named - stages
