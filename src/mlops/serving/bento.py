@@ -134,8 +134,11 @@ def build_bento(params: Params, export: Path | None = None, bentoml: str = "bent
 
 
 def containerize(params: Params, archive: Path, image: str, bentoml: str = "bentoml") -> str:
-    """Import the exported bento ``archive`` and build the image ``image`` from it (Docker)."""
+    """Import the exported bento ``archive`` and build the image ``image`` from it (Docker),
+    labelled with the bento's and the registered model's names."""
     names = from_params(params)
     _bentoml("import", str(archive.resolve()), bentoml=bentoml)
-    _bentoml("containerize", names.bento_tag, "--image-tag", image, bentoml=bentoml)
+    labels = {"org.opencontainers.image.title": names.bento, "registered_model": names.model}
+    options = [f"--opt=label={key}={value}" for key, value in labels.items()]
+    _bentoml("containerize", names.bento_tag, "--image-tag", image, *options, bentoml=bentoml)
     return names.bento_tag
