@@ -213,3 +213,33 @@ def test_cuda_without_gpu_is_exit_two_without_traceback(tmp_path, raw_params):
     assert proc.returncode == 2, proc.stderr
     assert "train.device" in proc.stderr and "no CUDA GPU" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _with_task(raw_params: dict, task: str) -> dict:
+    """The shipped params for another task, with the binary-only keys taken out."""
+    raw_params["data"]["task"] = task
+    raw_params["data"].pop("positive_label")
+    raw_params["train"].pop("threshold")
+    raw_params["gate"] = {"minimums": {}, "max_regression": {}}
+    return raw_params
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda d: d["data"].pop("positive_label"), "data.positive_label: required key is missing"),
+        (lambda d: d["data"].update(task="ordinal"), "data.task"),
+        (lambda d: d["gate"]["minimums"].update(rmse=1.0), "gate.minimums.rmse: not a metric of"),
+        (lambda d: _with_task(d, "regression")["data"].update(positive_label="Yes"),
+         "data.positive_label: belongs to data.task binary only"),
+        (lambda d: _with_task(d, "multiclass")["train"].update(threshold={"method": "f1"}),
+         "train.threshold: a decision threshold belongs to data.task binary only"),
+        (lambda d: _with_task(d, "regression")["gate"]["max_regression"].update(roc_auc=0.01),
+         "gate.max_regression.roc_auc: not a metric of data.task regression; allowed: rmse"),
+        (lambda d: _with_task(d, "regression"),
+         "model.type: logreg does not support data.task regression"),
+    ],
+)  # fmt: skip
+def test_keys_that_must_agree_with_the_task(tmp_path, capsys, raw_params, change, expected):
+    change(raw_params)
+    assert expected in check(tmp_path, capsys, raw_params)

@@ -8,11 +8,13 @@ import pandas as pd
 import pytest
 
 from mlops.core.config import parse_params
-from mlops.core.metrics import compute_metrics
 from mlops.stages.prepare import clean, split
 from mlops.stages.train import fit
+from mlops.tasks.binary import BINARY
 
 from ..tables import binary_params, binary_table
+
+compute_metrics = BINARY.compute
 
 FAMILIES = ["logreg", "rf", "xgboost"]
 

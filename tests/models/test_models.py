@@ -7,12 +7,14 @@ import pytest
 
 from mlops.core.device import resolve_device
 from mlops.core.errors import ConfigError
-from mlops.core.metrics import compute_metrics
 from mlops.stages.evaluate import calibration, evaluate, permutation_importance, segment_metrics
 from mlops.stages.train import fit
+from mlops.tasks.binary import BINARY
 from mlops.threshold import ThresholdedModel, choose_threshold
 
 from ..conftest import run_env
+
+compute_metrics = BINARY.compute
 
 SKLEARN_FAMILIES = ["logreg", "rf", "xgboost"]
 

@@ -53,7 +53,8 @@ def test_init_writes_params_suite_and_data_and_keeps_the_comments(repo, tmp_path
     assert "path: data/raw/table.csv      # raw CSV, tracked by data.dvc" in text
     params = yaml.safe_load(text)
     assert params["data"] | {"test_size": 0, "seed": 0} == {
-        "path": "data/raw/table.csv", "target": "outcome", "positive_label": rarer,
+        "path": "data/raw/table.csv", "target": "outcome", "task": "binary",
+        "positive_label": rarer,
         "id_column": "row_id", "test_size": 0, "seed": 0,
     }  # fmt: skip
     assert params["features"] == {"numeric": ["amount", "visits", "flag"],

@@ -8,9 +8,16 @@ import pytest
 from scipy.stats import norm
 
 from mlops.core.config import GateConfig
-from mlops.core.metrics import compute_metrics
 from mlops.report import gate
-from mlops.report.bootstrap import SAME, WORSE, metric_samples, paired, resample_counts
+from mlops.report.bootstrap import SAME, WORSE
+from mlops.report.bootstrap import paired as paired_of
+from mlops.tasks.base import resample_counts
+from mlops.tasks.binary import BINARY
+
+
+def paired(*args, **kwargs):
+    return paired_of(BINARY, *args, **kwargs)
+
 
 OPTIONS = {"thresholds": (0.5, 0.5), "resamples": 1000, "confidence": 0.95, "seed": 7}
 
@@ -37,13 +44,13 @@ def test_each_resample_metric_is_compute_metrics_on_the_resampled_rows():
     rng = np.random.default_rng(1)
     y, p, _ = binormal(rng, 600, 160, 1.2)
     p = p.round(2)  # ties
-    counts = resample_counts(y, 4, seed=3)
+    counts = resample_counts(BINARY.strata(y), len(y), 4, seed=3)
     assert (counts[:, y == 1].sum(axis=1) == 160).all()  # stratified: class sizes kept
     assert (counts.sum(axis=1) == 600).all()
-    samples = metric_samples(y, p, 0.4, counts)
+    samples = BINARY.samples(y, p, 0.4, counts)
     for b in range(4):
         rows = np.repeat(np.arange(600), counts[b].astype(int))
-        expected = compute_metrics(y[rows], p[rows], 0.4)
+        expected = BINARY.compute(y[rows], p[rows], 0.4)
         for name, value in expected.items():
             assert samples[name][b] == pytest.approx(value, abs=1e-6), name
 
@@ -108,8 +115,8 @@ def test_resamples_in_blocks_give_the_same_interval_as_in_one(monkeypatch):
 def test_the_significant_rule_fails_only_a_drop_beyond_the_noise(noise, passes):
     y, base, cand = binormal(np.random.default_rng(6), 1409, 374, 1.4, noise=noise)
     intervals = paired(y, base, cand, **OPTIONS)
-    candidate = compute_metrics(y, cand, 0.5)
-    baseline = compute_metrics(y, base, 0.5)
+    candidate = BINARY.compute(y, cand, 0.5)
+    baseline = BINARY.compute(y, base, 0.5)
     drop = baseline["roc_auc"] - candidate["roc_auc"]
     allowed = 0.005
     assert drop > allowed  # the point rule fails both

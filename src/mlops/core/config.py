@@ -9,7 +9,7 @@ path, what was found and what is allowed. The CLI turns it into exit code 2.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -19,10 +19,16 @@ from mlops.core.errors import ConfigError
 
 __all__ = ["ConfigError", "Params", "flatten", "load_params", "parse_params"]
 from mlops.models import MODEL_FAMILIES
+from mlops.tasks import HIGHER_IS_BETTER, TASKS
 
-MetricName = Literal[
-    "roc_auc", "pr_auc", "accuracy", "precision", "recall", "f1", "log_loss", "brier"
-]
+# Every task's metric names (a gate rule must name one of its own task's: _check_task), and the
+# tasks: pydantic checks the values; for the type checker they are strings.
+if TYPE_CHECKING:
+    MetricName = str
+    TaskName = str
+else:
+    MetricName = Literal[tuple(HIGHER_IS_BETTER)]
+    TaskName = Literal[tuple(TASKS)]
 
 
 class _Strict(BaseModel):
@@ -32,7 +38,9 @@ class _Strict(BaseModel):
 class DataConfig(_Strict):
     path: Path = Field(description=f"CSV with the raw data (tracked by {DATA_DVC}).")
     target: str = Field(min_length=1)
-    positive_label: str = Field(min_length=1)
+    # binary (two labels), multiclass (the classes as they appear), regression (a number)
+    task: TaskName = "binary"
+    positive_label: str | None = Field(default=None, min_length=1)  # binary only: required
     id_column: str | None = None
     test_size: float = Field(gt=0.0, lt=1.0)
     seed: int = Field(ge=0)
@@ -215,6 +223,7 @@ def _check_consistency(params: Params, path: Path) -> None:
                 f"{path}: features.{seen[column]}: contains {column!r}, which is {key}; "
                 "the target and the id column cannot be features"
             )
+    _check_task(params, path)
     segment = params.evaluate.segment_column
     if segment is not None and segment not in params.features.categorical:
         raise ConfigError(
@@ -225,6 +234,41 @@ def _check_consistency(params: Params, path: Path) -> None:
         raise ConfigError(
             f"{path}: features: no feature columns (found empty numeric and categorical lists); "
             "list at least one column"
+        )
+
+
+def _check_task(params: Params, path: Path) -> None:
+    """The keys that must agree with ``data.task`` (mlops.tasks)."""
+    task = TASKS[params.data.task]
+    if task.name == "binary" and params.data.positive_label is None:
+        raise ConfigError(
+            f"{path}: data.positive_label: required key is missing (data.task is binary: the "
+            "label value that counts as the positive class)"
+        )
+    if task.name != "binary" and params.data.positive_label is not None:
+        raise ConfigError(
+            f"{path}: data.positive_label: belongs to data.task binary only; found "
+            f"{params.data.positive_label!r} with data.task {task.name}"
+        )
+    if task.name != "binary" and "threshold" in params.train.model_fields_set:
+        raise ConfigError(
+            f"{path}: train.threshold: a decision threshold belongs to data.task binary only; "
+            f"remove it for data.task {task.name}"
+        )
+    for rules in ("minimums", "max_regression"):
+        for metric in getattr(params.gate, rules):
+            if metric not in task.metrics:
+                raise ConfigError(
+                    f"{path}: gate.{rules}.{metric}: not a metric of data.task {task.name}; "
+                    f"allowed: {', '.join(task.metrics)}"
+                )
+    family = MODEL_FAMILIES[params.model_type]
+    if task.name not in family.tasks:
+        able = [name for name, f in MODEL_FAMILIES.items() if task.name in f.tasks]
+        raise ConfigError(
+            f"{path}: model.type: {params.model_type} does not support data.task {task.name} "
+            f"(it supports {', '.join(family.tasks)}); families for {task.name}: "
+            f"{', '.join(able) or 'none yet in this version of the template'}"
         )
 
 

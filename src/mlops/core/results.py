@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from mlops.core.metrics import THRESHOLD
+from mlops.tasks.binary import THRESHOLD
 
 if TYPE_CHECKING:
     from mlops.threshold import ThresholdedModel

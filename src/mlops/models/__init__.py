@@ -5,6 +5,7 @@ A family is one module in this package that defines
 * ``Params``: a pydantic model of its hyper-parameters (becomes ``model.<name>`` in
   params.yaml, validated like every other key), and
 * ``build(params, context) -> estimator``: an unfitted scikit-learn compatible classifier,
+* ``tasks``: the ``data.task`` values it builds an estimator for (today: ``binary``),
 * optionally ``fit(estimator, x, y, x_val, y_val) -> curves``: how to fit it when the train
   stage's validation split (already preprocessed) is available, e.g. for early stopping; it
   returns per-iteration learning curves ``{"val_logloss": [...], ...}`` for MLflow,
@@ -51,6 +52,9 @@ class ModelFamily:
     for_inference: Callable[[Any], Any] | None = None
     # Fits the estimator given the validation split; returns learning curves (see above).
     fit: Callable[[Any, Any, Any, Any, Any], Curves] = fit_plain
+    # The data.task values whose estimator ``build`` makes (mlops.tasks); params.yaml naming
+    # another task with this family is refused by `mlops check-params`.
+    tasks: tuple[str, ...] = ("binary",)
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {

@@ -21,7 +21,6 @@ from mlops.stages.suite import MAX_CATEGORIES
 
 Task = Literal["binary", "multiclass", "regression"]
 TASKS: tuple[Task, ...] = ("binary", "multiclass", "regression")
-SUPPORTED_TASKS: tuple[Task, ...] = ("binary",)
 MAX_CLASSES = 20  # a numeric target with at most this many whole values may be classes
 AUTO = "auto"
 

@@ -22,18 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from mlops.core.artifacts import DATA_DVC, PARAMS, RAW_DIR, SUITES_DIR, read_raw
 from mlops.core.errors import DataError, MlopsError
-from mlops.onboard.infer import AUTO, SUPPORTED_TASKS, Inferred, infer
+from mlops.onboard.infer import AUTO, Inferred, infer
 
 if TYPE_CHECKING:
     import pandas as pd
 
 MAX_EMBEDDED_BYTES = 50 * 1024 * 1024
-# A new table's gate: better than chance, no real loss against main (PR report intervals).
-GATE = {
-    "minimums": {"roc_auc": 0.6},
-    "max_regression": {"roc_auc": 0.01, "pr_auc": 0.02},
-    "regression_rule": "significant",
-}
 
 
 @dataclass(frozen=True)
@@ -112,12 +106,15 @@ def _params_text(inferred: Inferred, data_path: Path, suite: Path, name: str) ->
     data = doc["data"]
     data["path"] = str(data_path)
     data["target"] = inferred.columns("target")[0]
+    data["task"] = inferred.task
     data["positive_label"] = inferred.positive_label
     data["id_column"] = inferred.id_column
     for role in ("numeric", "categorical", "dropped"):
         doc["features"][role] = inferred.columns(role)
     doc["evaluate"]["segment_column"] = inferred.segment_column
-    for key, value in GATE.items():
+    from mlops.tasks import TASKS
+
+    for key, value in TASKS[inferred.task].default_gate.items():
         doc["gate"][key] = value
     doc["mlflow"]["experiment"] = name
     doc["mlflow"]["registered_model"] = name
@@ -159,10 +156,13 @@ def run(request: Request) -> Inferred:
         positive_label=request.positive_label,
         id_column=request.id_column,
     )
-    if inferred.task not in SUPPORTED_TASKS:
+    from mlops.models import MODEL_FAMILIES
+
+    supported = sorted({task for family in MODEL_FAMILIES.values() for task in family.tasks})
+    if inferred.task not in supported:
         raise DataError(
             f"column {request.target!r} (--target) is a {inferred.task} target: this version of "
-            f"the template trains {' and '.join(SUPPORTED_TASKS)} models only (pass --task to "
+            f"the template trains {' and '.join(supported)} models only (pass --task to "
             "override what was inferred)"
         )
     name = repo_name(request.name, Path.cwd())

@@ -126,9 +126,11 @@ def uncertainty(
     from functools import partial
 
     from mlops.report.bootstrap import paired
+    from mlops.tasks.binary import BINARY
 
     bootstrap = partial(
         paired,
+        BINARY,
         thresholds=thresholds,
         resamples=settings.resamples,
         confidence=settings.confidence,

@@ -19,7 +19,7 @@ from pydantic.dataclasses import dataclass
 
 from mlops.core.artifacts import METRICS, REPORT_JSON, read_metrics
 from mlops.core.errors import ArtifactError, MlopsError
-from mlops.core.metrics import HIGHER_IS_BETTER
+from mlops.tasks import HIGHER_IS_BETTER
 
 if TYPE_CHECKING:
     from mlops.core.config import GateConfig, Params

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from mlops.core.artifacts import VALIDATION
-from mlops.core.metrics import HIGHER_IS_BETTER
 from mlops.report.bootstrap import WORSE
 from mlops.report.schema import IntervalDoc, ReportJson
+from mlops.tasks.binary import BINARY
 
 CANDIDATE = "this PR"  # how the report names the PR's model
 METRIC_ORDER = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
@@ -21,7 +21,7 @@ IMAGES = {  # the comparison images, in the order the report shows them
     "precision_recall": "Precision-recall curves",
     "confusion": "Confusion matrices",
 }
-assert set(METRIC_ORDER) == set(HIGHER_IS_BETTER)
+assert set(METRIC_ORDER) == set(BINARY.metrics)
 
 
 # --- markdown building blocks -------------------------------------------------------------------

@@ -23,8 +23,8 @@ from mlops.core.artifacts import (
     read_prepared,
     write_json,
 )
-from mlops.core.metrics import THRESHOLD, compute_metrics
 from mlops.core.results import Evaluation
+from mlops.tasks.binary import BINARY, THRESHOLD
 
 if TYPE_CHECKING:
     from mlops.core.config import Params
@@ -82,7 +82,7 @@ def segment_metrics(
         mask = values == value
         ys, ps = y[mask], p[mask]
         metrics = (
-            compute_metrics(ys, ps, threshold)
+            BINARY.compute(ys, ps, threshold)
             if len(set(ys)) == 2
             else _one_class(ys, ps, threshold)
         )
@@ -179,7 +179,7 @@ def evaluate(
         {"actual": int(a), "predicted": int(p)} for a, p in zip(y_true, predicted, strict=True)
     ]
     return Evaluation(
-        metrics=compute_metrics(y_true, proba, threshold),
+        metrics=BINARY.compute(y_true, proba, threshold),
         roc=_thin(roc),
         precision_recall=_thin(pr),
         confusion=confusion,

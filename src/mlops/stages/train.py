@@ -25,10 +25,10 @@ from mlops.core.artifacts import (
 )
 from mlops.core.device import resolve_device, visible_gpus
 from mlops.core.errors import ArtifactError
-from mlops.core.metrics import compute_metrics
 from mlops.core.results import TrainResult
 from mlops.models import MODEL_FAMILIES, BuildContext
 from mlops.models.features import build_preprocessor
+from mlops.tasks.binary import BINARY
 from mlops.threshold import ThresholdedModel, choose_threshold
 
 if TYPE_CHECKING:
@@ -87,8 +87,8 @@ def fit(train: pd.DataFrame, params: Params, *, device: str | None = None) -> Tr
     return TrainResult(
         model=model,
         device=resolved,
-        train_metrics=compute_metrics(y_fit, fit_proba, threshold),
-        validation_metrics=compute_metrics(y_val, val_proba, threshold),
+        train_metrics=BINARY.compute(y_fit, fit_proba, threshold),
+        validation_metrics=BINARY.compute(y_val, val_proba, threshold),
         curves=curves,
     )
 
