@@ -8,7 +8,7 @@ Set-up (not timed): a fresh copy of this checkout runs `dvc pull data.dvc` and `
 then `mlops register`, `mlops promote` (local SQLite store) and `make bento` (BENTOML_HOME in
 the work directory). Both servers then run side by side on 127.0.0.1, each with its defaults
 of one worker process: `bentoml serve` of the bento and `mlflow models serve -m
-models:/churn-classifier@champion --env-manager local`. Only one is loaded at a time; the
+models:/<registered model>@champion --env-manager local`. Only one is loaded at a time; the
 measurements alternate between them, round by round.
 
 The load generator is wrk (Debian package `wrk`: `apt-get install -y wrk`), one thread, a
@@ -58,7 +58,15 @@ from tests.conftest import GIT, copy_repo
 from tests.servers import background_server, free_port
 from tests.serving.conftest import columns_body, split_body
 
-MODEL_URI = "models:/churn-classifier@champion"
+
+def serving_names(repo: Path) -> Any:
+    """The registered model and bento names of the repo copy's params.yaml."""
+    from mlops.core.config import load_params
+    from mlops.serving.names import from_params
+
+    return from_params(load_params(repo / "params.yaml"))
+
+
 LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -321,7 +329,7 @@ def main() -> None:
                 [
                     str(VENV_BIN / "bentoml"),
                     "serve",
-                    "churn-service:latest",
+                    serving_names(repo).bento_tag,
                     "--host",
                     "127.0.0.1",
                     "--port",
@@ -341,7 +349,7 @@ def main() -> None:
                     "models",
                     "serve",
                     "-m",
-                    MODEL_URI,
+                    f"models:/{serving_names(repo).model}@champion",
                     "--env-manager",
                     "local",
                     "-h",

@@ -18,7 +18,7 @@ import yaml
 
 from mlops.ci import reproduction
 
-from ..conftest import REPO_ROOT, copy_repo, run, run_env
+from ..conftest import REPO_ROOT, run_env
 from ..github_api import GitHubAPI
 
 REPO = "acme/churn"
@@ -156,7 +156,7 @@ def test_check_reproduction_against_the_pr_report(checkout, github_api) -> None:
     assert bad.returncode == 1
     assert "is not the one PR #5 reported" in bad.stderr
     assert "roc_auc: retrained 0.842336, the PR reported 0.990000" in bad.stderr
-    assert "DVC_PUSH" in bad.stderr
+    assert "not deterministic on this runner" in bad.stderr
     assert bad.stdout == ""
     assert check(github_api, checkout, "--tolerance", "0.2").returncode == 0
 
@@ -180,26 +180,3 @@ def test_check_reproduction_errors_name_the_problem(checkout, github_api) -> Non
     no_metrics = check(github_api, checkout)
     assert no_metrics.returncode == 1
     assert "metrics/evaluate.json not found" in no_metrics.stderr
-
-
-@pytest.mark.slow
-def test_a_merge_restores_the_pr_outputs_from_the_run_cache(trained, tmp_path) -> None:
-    """The deploy workflow's `dvc repro --pull`: what the PR pushed (`dvc push --run-cache`)
-    is restored, not retrained, even where the merge's dvc.lock does not describe it."""
-    remote = tmp_path / "remote"
-    pr = tmp_path / "pr"
-    shutil.copytree(trained, pr, symlinks=True)
-    run(["dvc", "remote", "add", "--local", "-d", "shared", str(remote)], pr)
-    run(["dvc", "push", "--run-cache"], pr)
-
-    merge = copy_repo(tmp_path / "merge")  # a fresh checkout: no outputs, an empty cache
-    run(["dvc", "pull", "data.dvc"], merge)
-    (merge / "dvc.lock").unlink()  # a lock the PR never committed: only the run-cache can help
-    run(["dvc", "remote", "add", "--local", "-d", "shared", str(remote)], merge)
-    out = run(["dvc", "repro", "--pull"], merge).stdout
-    for stage in ("validate", "prepare", "train", "evaluate"):
-        assert f"Stage '{stage}' is cached - skipping run, checking out outputs" in out, out
-    assert "Running stage" not in out
-    for path in ("models/model.joblib", "metrics/evaluate.json", "plots/roc.json"):
-        assert (merge / path).read_bytes() == (trained / path).read_bytes(), path
-    assert reproduction.record(merge) == reproduction.record(trained)

@@ -73,6 +73,7 @@ def test_mlflow_logs_the_model_trained_on_blank_categories(table_split, monkeypa
 
     params, data, tmp = table_split
     monkeypatch.chdir(tmp)  # no data.dvc, no git: provenance records what it finds
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # params.yaml's SQLite store
     result = fit(data.train, params, device="cpu")
     info = log_training(params, result, data.train)
     loaded = mlflow.pyfunc.load_model(f"runs:/{info['run_id']}/model")

@@ -6,6 +6,8 @@ GitHub API double then holds it as GitHub would: docs/testing.md#adding-an-act-s
 from __future__ import annotations
 
 import json
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from mlops.ci import store_chain
@@ -98,3 +100,44 @@ def version_tag(result, version: str, key: str) -> str | None:
             "SELECT value FROM model_version_tags WHERE version = ? AND key = ?", (version, key)
         ).fetchone()
     return None if row is None else str(row[0])
+
+
+FORGE = """
+import joblib, pandas as pd
+from sklearn.dummy import DummyClassifier
+from sklearn.pipeline import Pipeline
+from mlops.core.config import load_params
+from mlops.threshold import ThresholdedModel
+params = load_params()
+train = pd.read_parquet("data/prepared/train.parquet")
+x, y = train[params.features.used], train["target"]
+constant = Pipeline([("model", DummyClassifier(strategy="prior"))]).fit(x, y)
+joblib.dump(ThresholdedModel(constant, 0.5).fit(x, y), "models/model.joblib")
+"""
+
+
+@dataclass
+class Forgery:
+    honest_md5: str  # the model the pipeline trains from these inputs
+    honest_record: dict  # its report record (what the PR's comment would carry)
+    forged_md5: str  # the constant model the forged run-cache entry points at
+
+
+def forge_train_run_cache(repo: Path, remote: Path, tmp: Path) -> Forgery:
+    """What a PR's job holding the DVC remote's credentials can do: for exactly ``repo``'s
+    train inputs (those another branch has after its merge), a run-cache entry pointing at a
+    model that predicts a constant, pushed to ``remote``; the honest pipeline is run first."""
+    from mlops.ci import reproduction
+    from mlops.core.artifacts import file_md5
+
+    attacker = tmp / "attacker"
+    run(["git", "clone", "-q", str(repo), str(attacker)], tmp)
+    run(["dvc", "remote", "modify", "--local", "outputs", "url", str(remote)], attacker)
+    run(["dvc", "pull", "data.dvc"], attacker)
+    run(["dvc", "repro"], attacker)
+    model = attacker / "models" / "model.joblib"
+    honest = (file_md5(model), reproduction.record(attacker))
+    run([sys.executable, "-c", FORGE], attacker)
+    run(["dvc", "commit", "--force", "train"], attacker)  # a run-cache entry for these inputs
+    run(["dvc", "push", "--run-cache"], attacker)
+    return Forgery(honest_md5=honest[0], honest_record=honest[1], forged_md5=file_md5(model))

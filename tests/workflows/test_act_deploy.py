@@ -11,21 +11,27 @@ from mlops.ci import reproduction
 
 from ..act_harness import OWNER_REPO, act, commit
 from ..conftest import run
-from .scenarios import IMAGE_JOB, registry_client
+from .scenarios import IMAGE_JOB, forge_train_run_cache, registry_client, set_param
 
 pytestmark = pytest.mark.slow
 
 
-def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_url, trained,
-                                                    tmp_path):  # fmt: skip
+def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_url, tmp_path):
     variables = {"MLFLOW_TRACKING_URI": mlflow_url}
     owner, name = OWNER_REPO.split("/")
     repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
-    sha1 = run(["git", "rev-parse", "HEAD"], origin).stdout.strip()
-    # The merged PR and its report comment, whose record is that of this very pipeline (the
-    # `trained` copy ran it): the deploy job retrains (no run-cache) and must match it.
+    # The merge: a changed param, dvc.lock not re-locked (merges leave it so), and the team's
+    # shared DVC outputs remote, into which another PR's job pushed a forged run-cache entry
+    # for exactly these inputs (a constant model): docs/hardening.md.
+    remote = tmp_path / "shared-remote"
+    run(["dvc", "remote", "modify", "outputs", "url", str(remote)], origin)
+    set_param(origin, "    C: 1.0\n", "    C: 0.5\n")
+    sha1 = commit(origin, "merge: C 0.5")
+    forgery = forge_train_run_cache(origin, remote, tmp_path)
+    # The merged PR and its report comment, whose record is that of the honest pipeline: the
+    # deploy job trains the model itself and must match it.
     github_api.add_pull(OWNER_REPO, 9, head_sha=sha1)
-    body = "## report\n\n" + reproduction.record_comment(reproduction.record(trained))
+    body = "## report\n\n" + reproduction.record_comment(forgery.honest_record)
     github_api.add_issue_comment(OWNER_REPO, 9, body)
 
     # 1. push to main: reproduce, register, promote, bento; the image job as far as it goes.
@@ -44,7 +50,6 @@ def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_u
         "Register",
         "Promote",
         "Build the bento from the champion",
-        "Export the bento",
     ):
         assert deploy.succeeded("Deploy/reproduce, register, promote, bento", step), (
             step,
@@ -58,6 +63,8 @@ def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_u
     client = registry_client(mlflow_url)
     champion = client.get_model_version_by_alias("churn-classifier", "champion")
     assert champion.tags["git_commit"] == sha1
+    # The model it trained itself, never the forged entry's.
+    assert champion.tags["model_md5"] == forgery.honest_md5 != forgery.forged_md5
     assert "challenger" in champion.aliases
     bento = deploy.artifacts / "bento"
     assert (bento / "service.bento").stat().st_size > 0
@@ -65,8 +72,8 @@ def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_u
     assert "contract" in record and "churn" not in record
     assert "Model registry" in deploy.summary("Deploy/reproduce, register, promote, bento")
     # No Docker engine here: the image job imports the bento, then containerizing fails.
-    assert deploy.succeeded(IMAGE_JOB, "Import the bento"), deploy.log[-6000:]
-    assert deploy.failed(IMAGE_JOB, "Containerize")
+    assert "imported build/export/service.bento" in deploy.log, deploy.log[-6000:]
+    assert deploy.failed(IMAGE_JOB, "Import the bento and containerize it")
     assert not deploy.ran(IMAGE_JOB, "Push")
 
     # 2. workflow_dispatch retrain on a new commit, forced, promoted.

@@ -59,7 +59,7 @@ def test_zero_configuration_registry_chain(origin, github_api, tmp_path):
     assert manifest(merge_a)["aliases"] == {"challenger": "1", "champion": "1"}
     assert manifest(merge_a)["continued_from"] is None
     # No Docker engine: the image job fails, which must not cost the registered version.
-    assert merge_a.failed(IMAGE_JOB, "Containerize")
+    assert merge_a.failed(IMAGE_JOB, "Import the bento and containerize it")
     run_a = hand_on(github_api, merge_a, "deploy.yml", "push", DEPLOY_JOB, sha_a)
 
     # 2. A same-repository PR after merge A: its report's baseline is champion v1.

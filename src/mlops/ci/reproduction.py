@@ -3,8 +3,8 @@
 The PR workflow's report comment carries a hidden record (an HTML comment): the pipeline's
 inputs as ``dvc.lock`` describes them after ``dvc repro`` (every dependency no stage produces,
 every stage's params and command, plus ``uv.lock``) and the test metrics of
-``metrics/evaluate.json``. When the deploy workflow has to retrain (the PR's outputs were not in
-the DVC remote's run-cache), ``mlops check-reproduction`` finds the merged PR of the pushed
+``metrics/evaluate.json``. The deploy workflow retrains (it restores nothing a PR's job could have
+written: docs/hardening.md); ``mlops check-reproduction`` then finds the merged PR of the pushed
 commit through the GitHub API, reads the record of its report comment and, when the inputs are
 the same, fails unless every metric matches: the model about to be registered is then the one
 the reviewers saw. When no comparison is possible (a direct push, no record, or main moved on so
@@ -187,8 +187,9 @@ def check(
     if problems:
         raise MlopsError(
             f"the model reproduced at {short} is not the one PR #{number} reported, with the "
-            f"same inputs: {'; '.join(problems)}. Training is not deterministic on this runner; "
-            "set DVC_PUSH=true so merges restore the PR's outputs from the run-cache"
+            f"same inputs: {'; '.join(problems)}. Either training is not deterministic on this "
+            "runner (see docs/pipeline.md, Reproducibility; raise --tolerance for such a model "
+            "family) or the PR's job reported a model this pipeline does not train"
         )
     headline = ", ".join(
         f"{k} {mine['metrics'][k]:.4f}" for k in ("roc_auc", "f1") if k in mine["metrics"]

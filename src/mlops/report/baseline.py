@@ -133,8 +133,10 @@ def worktree(rev: str) -> Iterator[Path]:
 def reproduce_model(path: Path) -> str:
     """Bring the model file of the worktree at ``path`` to what its dvc.lock records.
 
-    Order: the shared cache (``dvc checkout``), the DVC remote (``dvc pull``), then
-    ``dvc repro train`` (the run-cache may still restore it). Returns how it was obtained.
+    Order: this checkout's own DVC cache (``dvc checkout``), else ``dvc repro train`` (its
+    run-cache may still restore it). Never the DVC remote: any job holding its credentials (a
+    PR's included) can write an object there under main's model md5, and the model file is a
+    pickle, loaded just after. Returns how it was obtained.
     """
     model = path / MODEL
     pulled = _dvc(["pull", "--quiet", str(DATA_DVC)], path)
@@ -142,13 +144,9 @@ def reproduce_model(path: Path) -> str:
         raise BaselineError(f"dvc pull {DATA_DVC} at the baseline: {_last_line(pulled)}")
     locked = locked_md5(MODEL, path / DVC_LOCK)
     if locked is not None:
-        for command, how in (
-            ("checkout", "restored from the DVC cache"),
-            ("pull", "pulled from the DVC remote"),
-        ):
-            done = _dvc([command, "--quiet", str(MODEL)], path).returncode == 0
-            if done and model.exists() and file_md5(model) == locked:
-                return how
+        done = _dvc(["checkout", "--quiet", str(MODEL)], path).returncode == 0
+        if done and model.exists() and file_md5(model) == locked:
+            return "restored from the DVC cache"
     repro = _dvc(["repro", "train"], path)
     if repro.returncode != 0:
         raise BaselineError(f"dvc repro train at the baseline: {_last_line(repro)}")

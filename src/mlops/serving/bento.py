@@ -138,6 +138,7 @@ def containerize(params: Params, archive: Path, image: str, bentoml: str = "bent
     labelled with the bento's and the registered model's names."""
     names = from_params(params)
     _bentoml("import", str(archive.resolve()), bentoml=bentoml)
+    print(f"imported {archive} ({names.bento_tag}); containerizing it as {image}", flush=True)
     labels = {"org.opencontainers.image.title": names.bento, "registered_model": names.model}
     options = [f"--opt=label={key}={value}" for key, value in labels.items()]
     _bentoml("containerize", names.bento_tag, "--image-tag", image, *options, bentoml=bentoml)
