@@ -116,6 +116,17 @@ def copy_repo(dest: Path) -> Path:
     return dest
 
 
+def commit_and_clone(repo: Path, message: str, clone: Path) -> pd.DataFrame:
+    """Commit everything in ``repo``, clone it into ``clone`` and ``dvc pull`` the data there
+    (as the PR job on GitHub does); returns the pulled raw data as text."""
+    run(["git", "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", message], repo)
+    run(["git", "clone", "-q", str(repo), str(clone)], clone.parent)
+    run(["dvc", "pull", "data.dvc"], clone)
+    (path,) = (clone / "data" / "raw").iterdir()
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
 def trained_repro_log(repo: Path) -> Path:
     """Beside the ``trained`` copy: the output of its one clean ``dvc repro``."""
     return repo.parent / "repro.log"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import GIT, VENV_BIN, copy_repo, run, run_env
+from .conftest import GIT, VENV_BIN, commit_and_clone, copy_repo, run, run_env
 from .servers import background_server, free_port
 from .serving.conftest import uv_binary
 
@@ -40,14 +40,9 @@ def test_a_public_table_from_init_to_a_served_model(tmp_path):
     run(["dvc", "repro"], repo)
     metrics = json.loads((repo / "metrics" / "evaluate.json").read_text())
     assert 0.75 < metrics["roc_auc"] < 0.95, metrics
-    run(["git", "add", "-A"], repo)
-    run([*GIT, "commit", "-q", "-m", "our data"], repo)
-
     clone = tmp_path / "clone"
-    run(["git", "clone", "-q", str(repo), str(clone)], tmp_path)
-    run(["dvc", "pull", "data.dvc"], clone)
-    pulled = pd.read_csv(clone / "data" / "raw" / "credit.csv", dtype=str, keep_default_na=False)
-    pd.testing.assert_frame_equal(pulled, raw)
+    pd.testing.assert_frame_equal(commit_and_clone(repo, "our data", clone), raw)
+    assert (clone / "data" / "raw" / "credit.csv").exists()
 
     # A pull request's change, reported against main with an interval for every metric.
     run(["git", "checkout", "-q", "-b", "pr"], clone)
