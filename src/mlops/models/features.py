@@ -3,10 +3,12 @@
 The preprocessing is a scikit-learn ``ColumnTransformer`` that becomes the first step of the
 saved pipeline, so serving applies exactly what training applied.
 
-Missing values of every kind (NaN, None, ``pd.NA``, blank text) are imputed: numeric columns
-with the median, categorical ones with the most frequent category. Categorical columns are
-turned into plain object arrays with NaN for a missing value first (:func:`categories_as_objects`):
-pandas' string columns carry ``pd.NA``, which scikit-learn's imputer cannot compare.
+Missing values of every kind (NaN, None, ``pd.NA``) are imputed: numeric columns with the
+median, categorical ones with the most frequent category. Categorical columns are turned into
+plain object arrays with NaN for a missing value first (:func:`categories_as_objects`): pandas'
+string columns carry ``pd.NA``, which scikit-learn's imputer cannot compare. (Blank text is a
+missing value before it gets here: ``prepare.typed_features`` makes it one for training and
+batch scoring, and the service's schema refuses a blank category.)
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ if TYPE_CHECKING:
 
 
 def categories_as_objects(x: Any) -> np.ndarray:
-    """Categorical columns as an object array: text stripped, every missing value NaN."""
+    """Categorical columns as an object array, every missing value (None, pd.NA) NaN. A
+    vectorized pass (a fraction of a millisecond per 1,000 rows): it runs on every request."""
     import pandas as pd
 
-    frame = pd.DataFrame(x).astype("string").apply(lambda c: c.str.strip())
-    frame = frame.mask(frame == "")
-    return frame.astype(object).where(frame.notna(), np.nan).to_numpy(dtype=object)
+    array = np.array(x, dtype=object)
+    array[pd.isna(array)] = np.nan
+    return array
 
 
 def build_preprocessor(features: FeaturesConfig, *, scale_numeric: bool) -> Any:
