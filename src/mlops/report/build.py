@@ -222,7 +222,7 @@ def build(inp: Inputs) -> Report:
 
 def validation_failed(params: Params, validation: dict[str, Any]) -> Report:
     """The report of a PR whose data failed validation: the failures, no model comparison."""
-    from mlops.stages.validate import failure_sentences
+    from mlops.stages.outcomes import failure_sentences
 
     sentences = failure_sentences(validation) or [f"see {VALIDATION}"]
     summary = _validation(validation)
