@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from mlops.core.artifacts import PARAMS, RAW_DIR
-
-Add = Callable[[str, Callable[[argparse.Namespace], Any], str], argparse.ArgumentParser]
+from mlops.core.commands import Add
 
 
 def cmd_init(args: argparse.Namespace) -> None:

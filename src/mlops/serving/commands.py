@@ -6,19 +6,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from mlops.core.commands import Add, params_of
 from mlops.serving.names import ARCHIVE
-
-Add = Callable[[str, Callable[[argparse.Namespace], Any], str], argparse.ArgumentParser]
-
-
-def _params(args: argparse.Namespace) -> Any:
-    from mlops.core.config import load_params
-
-    return load_params(args.params)
 
 
 def cmd_bento_import(args: argparse.Namespace) -> None:
@@ -26,7 +17,7 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
 
     with contextlib.redirect_stdout(sys.stderr):
         tag = bento.import_champion(
-            _params(args), version=args.version, requirements=args.requirements, uv=args.uv
+            params_of(args), version=args.version, requirements=args.requirements, uv=args.uv
         )
     print(tag)
 
@@ -34,14 +25,14 @@ def cmd_bento_import(args: argparse.Namespace) -> None:
 def cmd_bento_build(args: argparse.Namespace) -> None:
     from mlops.serving import bento
 
-    tag = bento.build_bento(_params(args), export=args.export, bentoml=args.bentoml)
+    tag = bento.build_bento(params_of(args), export=args.export, bentoml=args.bentoml)
     print(tag if args.export is None else f"{tag} -> {args.export}")
 
 
 def cmd_bento_containerize(args: argparse.Namespace) -> None:
     from mlops.serving import bento
 
-    tag = bento.containerize(_params(args), args.archive, args.image_tag, bentoml=args.bentoml)
+    tag = bento.containerize(params_of(args), args.archive, args.image_tag, bentoml=args.bentoml)
     print(f"{tag} -> {args.image_tag}")
 
 
