@@ -129,6 +129,11 @@ def test_the_significant_rule_fails_only_a_drop_beyond_the_noise(noise, passes):
     assert by_interval.passed is passes
     assert by_interval.rule == f"drop <= {allowed} vs the baseline (95% CI)"
     assert "(significant rule" in by_interval.message
+    # An improvement is not called "worse by" a negative amount.
+    (better,) = gate.evaluate(significant, baseline, candidate, intervals={
+        m: (-i.high, -i.low) for m, i in intervals.items()})  # fmt: skip
+    assert better.passed and f"not worse (better by {drop:.4f})" in better.message
+    assert "worse by -" not in better.message
     # Without an interval (the champion comparison of `mlops promote`): the point rule, said so.
     (no_interval,) = gate.evaluate(significant, candidate, baseline)
     assert not no_interval.passed

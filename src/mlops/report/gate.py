@@ -131,10 +131,15 @@ def _regression(
     level = f"{confidence:.0%}"
     span = f"[{worse_low:.4f}, {worse_high:.4f}]"
     if ok:
+        change = (
+            f"worse by {worse_by:.4f}, but the"
+            if worse_by > 0
+            else f"not worse (better by {-worse_by:.4f}); the"
+        )
         message = (
-            f"{metric} = {new:.4f} vs {label} {old:.4f}: worse by {worse_by:.4f}, but the "
-            f"{level} interval of how much worse, {span}, reaches within the allowed {allowed} "
-            "(significant rule: not a detectable regression beyond it)"
+            f"{metric} = {new:.4f} vs {label} {old:.4f}: {change} {level} interval of how much "
+            f"worse, {span}, reaches within the allowed {allowed} (significant rule: not a "
+            "detectable regression beyond it)"
         )
     else:
         message = (
