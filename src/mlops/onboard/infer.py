@@ -20,7 +20,6 @@ from mlops.core.errors import DataError
 from mlops.stages.suite import MAX_CATEGORIES
 
 Task = Literal["binary", "multiclass", "regression"]
-TASKS: tuple[Task, ...] = ("binary", "multiclass", "regression")
 MAX_CLASSES = 20  # a numeric target with at most this many whole values may be classes
 AUTO = "auto"
 

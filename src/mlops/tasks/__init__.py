@@ -1,12 +1,10 @@
 """The task a team's target calls for, as one concept: ``data.task`` in params.yaml.
 
 Each task (``binary``, ``multiclass``, ``regression``) is one module here and says, in one
-place, everything that differs between them: its metrics (names, direction, the headline one),
-how a model's scores are read (the positive class's probability, every class's probability, a
-prediction), the metrics on a test split and, vectorized, on bootstrap resamples of it (the PR
-report's intervals), how the resamples are stratified, the gate's defaults, and the
-summary of a target column (positive rate, class shares, mean). The stages ask the task, never
-``if task == ...``.
+place, what differs between them so far: its metrics (names, direction, the headline one), the
+metrics on a test split and, vectorized, on bootstrap resamples of it (the PR report's
+intervals), how the resamples are stratified, and the gate's defaults. The stages ask the task,
+never ``if task == ...``.
 """
 
 from __future__ import annotations

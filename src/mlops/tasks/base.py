@@ -25,10 +25,6 @@ class Task(ABC):
         return tuple(self.higher_is_better)
 
     @abstractmethod
-    def scores(self, model: Any, x: Any) -> np.ndarray:
-        """What the metrics are computed on: one value per row, or one column per class."""
-
-    @abstractmethod
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
         """Every metric on one test split (rounded to 6 digits)."""
 
@@ -44,10 +40,6 @@ class Task(ABC):
         if not self.classification:
             return [np.arange(len(y))]
         return [np.flatnonzero(y == label) for label in np.unique(y)]
-
-    @abstractmethod
-    def describe_target(self, y: Any) -> dict[str, Any]:
-        """A target column in a few numbers: positive rate, class shares, mean and spread."""
 
 
 def resample_counts(strata: list[np.ndarray], n: int, resamples: int, seed: int) -> np.ndarray:

@@ -32,9 +32,6 @@ class Binary(Task):
         "regression_rule": "significant",
     }
 
-    def scores(self, model: Any, x: Any) -> np.ndarray:
-        return np.asarray(model.predict_proba(x)[:, 1], dtype="float64")
-
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
         from sklearn import metrics as skm
 
@@ -80,9 +77,6 @@ class Binary(Task):
             "log_loss": counts @ loss / n,
             "brier": counts @ (scores - y) ** 2 / n,
         }
-
-    def describe_target(self, y: Any) -> dict[str, Any]:
-        return {"positive_rate": round(float(np.mean(np.asarray(y))), 6)}
 
 
 BINARY = Binary()

@@ -32,9 +32,6 @@ class Multiclass(Task):
         "regression_rule": "significant",
     }
 
-    def scores(self, model: Any, x: Any) -> np.ndarray:
-        return np.asarray(model.predict_proba(x), dtype="float64")
-
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
         from sklearn import metrics as skm
 
@@ -86,11 +83,6 @@ class Multiclass(Task):
             "log_loss": counts @ -np.log(picked) / n,
             "roc_auc_ovr": np.mean(aucs, axis=0) if aucs else nan,
         }
-
-    def describe_target(self, y: Any) -> dict[str, Any]:
-        values, sizes = np.unique(np.asarray(y).astype(int), return_counts=True)
-        return {"class_shares": {int(v): round(float(s / sizes.sum()), 6) for v, s in
-                                 zip(values, sizes, strict=True)}}  # fmt: skip
 
 
 MULTICLASS = Multiclass()

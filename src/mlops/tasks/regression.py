@@ -20,9 +20,6 @@ class Regression(Task):
         "regression_rule": "significant",
     }
 
-    def scores(self, model: Any, x: Any) -> np.ndarray:
-        return np.asarray(model.predict(x), dtype="float64")
-
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
         from sklearn import metrics as skm
 
@@ -48,10 +45,6 @@ class Regression(Task):
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(sst > 0, 1 - sse / sst, np.nan)
         return {"rmse": np.sqrt(sse / n), "mae": counts @ np.abs(error) / n, "r2": r2}
-
-    def describe_target(self, y: Any) -> dict[str, Any]:
-        values = np.asarray(y, dtype="float64")
-        return {"mean": round(float(values.mean()), 6), "std": round(float(values.std()), 6)}
 
 
 REGRESSION = Regression()
