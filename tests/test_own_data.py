@@ -91,4 +91,4 @@ def test_a_public_table_from_init_to_a_served_model(tmp_path):
     run(["mlops", "predict", "--input", "data/raw/credit.csv", "--output", str(scores)], clone)
     scored = pd.read_parquet(scores)
     assert scored["rownames"].tolist() == raw["rownames"].tolist()
-    assert scored["probability"].between(0, 1).all() and set(scored["label"]) == {0, 1}
+    assert scored["probability"].between(0, 1).all() and set(scored["label"]) == {"bad", "good"}

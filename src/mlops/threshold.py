@@ -1,12 +1,10 @@
-"""The decision threshold: chosen on a validation split, saved inside the model artifact.
+"""The binary decision threshold: chosen on a validation split, saved inside the model artifact
+(:class:`mlops.models.fitted.FittedModel`), so evaluation and serving use the cut-off training
+chose, read from the same file.
 
-``models/model.joblib`` holds a :class:`ThresholdedModel`: the fitted scikit-learn ``Pipeline``
-(preprocessing + estimator) and the threshold chosen for it. ``predict_proba`` returns the
-pipeline's probabilities; ``predict`` applies ``threshold_``; so evaluation and serving use the
-same cut-off as the one training chose, read from the same file.
-
-This module stays at ``mlops.threshold``: every saved model pickles :class:`ThresholdedModel`
-by that import path, so moving it would make every trained and registered model unloadable.
+This module stays at ``mlops.threshold``: models saved by earlier versions pickle
+:class:`ThresholdedModel` by that import path, and every registered pyfunc imports
+:func:`decision_threshold` from it.
 """
 
 from __future__ import annotations
@@ -14,14 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
-DEFAULT_THRESHOLD = 0.5  # for a model that carries no threshold of its own
+from mlops.models.fitted import FittedModel
+
+DEFAULT_THRESHOLD = 0.5  # for a binary model that carries no threshold of its own
 
 
-def decision_threshold(model: Any) -> float:
-    """The cut-off a model's ``label`` uses: its saved ``threshold_``, else 0.5."""
-    return float(getattr(model, "threshold_", DEFAULT_THRESHOLD))
+def decision_threshold(model: Any) -> float | None:
+    """The cut-off a binary model's ``label`` uses: its saved ``threshold_``, else 0.5; None for
+    a model of another task."""
+    if getattr(model, "task", "binary") != "binary":
+        return None
+    threshold = getattr(model, "threshold_", DEFAULT_THRESHOLD)
+    return DEFAULT_THRESHOLD if threshold is None else float(threshold)
 
 
 def choose_threshold(
@@ -51,35 +54,13 @@ def choose_threshold(
     raise ValueError(f"unknown threshold method {method!r}; allowed: f1, recall")
 
 
-class ThresholdedModel(ClassifierMixin, BaseEstimator):
-    """A fitted binary pipeline and the decision threshold chosen for it (prefit; no ``fit``).
+class ThresholdedModel(FittedModel):
+    """The artifact of earlier versions of ``mlops train`` (binary only, labels 0 and 1): kept so
+    that registered versions saved before :class:`~mlops.models.fitted.FittedModel` still load
+    and answer with the binary output contract. New models are ``FittedModel``s."""
 
-    Attributes: ``pipeline`` (the fitted ``Pipeline``), ``threshold_``, ``classes_``,
-    ``feature_names_in_`` (the raw input columns) and ``threshold_info_`` (how it was chosen).
-    """
+    task = "binary"
+    labels_ = ["0", "1"]  # noqa: RUF012 (read only: the labels of every such model)
 
     def __init__(self, pipeline: Any = None, threshold: float = 0.5) -> None:
-        self.pipeline = pipeline
-        self.threshold = threshold
-
-    def fit(self, x_in: Any, y: Any = None) -> ThresholdedModel:
-        """Only records the fitted pipeline's attributes; the pipeline itself is not refitted."""
-        self.threshold_ = float(self.threshold)
-        self.classes_ = self.pipeline.classes_
-        names = getattr(self.pipeline, "feature_names_in_", None)
-        if names is not None:
-            self.feature_names_in_ = names
-        self.n_features_in_ = len(names) if names is not None else np.shape(x_in)[1]
-        self.threshold_info_: dict[str, Any] = {}
-        return self
-
-    @property
-    def named_steps(self) -> Any:
-        return self.pipeline.named_steps
-
-    def predict_proba(self, x_in: Any) -> Any:
-        return self.pipeline.predict_proba(x_in)
-
-    def predict(self, x_in: Any) -> Any:
-        positive = self.predict_proba(x_in)[:, 1] >= self.threshold_
-        return self.classes_[positive.astype(int)]
+        super().__init__(pipeline, "binary", ("0", "1"), threshold)

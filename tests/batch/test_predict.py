@@ -40,10 +40,12 @@ def test_scores_equal_the_models_own_predict_proba(
     import joblib
 
     threshold = joblib.load(batch_model).threshold
-    assert (scores["label"] == (proba >= threshold).astype(int)).all()
+    # the label is the class value as in the data: params.yaml's positive_label at or above
+    assert (scores["label"] == np.where(proba >= threshold, "Yes", "No")).all()
     assert set(scores["model_version"]) == {"unregistered"}
-    assert summary["rows"] == len(ids) == summary["positives"] + int((scores.label == 0).sum())
-    assert summary["label_rate"] == pytest.approx(scores["label"].mean(), abs=1e-6)
+    assert summary["rows"] == len(ids) == summary["positives"] + int((scores.label == "No").sum())
+    assert summary["label_rate"] == pytest.approx((scores["label"] == "Yes").mean(), abs=1e-6)
+    assert summary["label_counts"] == scores["label"].value_counts().sort_index().to_dict()
     on_disk = json.loads(output.summary_path(target).read_text())
     assert on_disk == summary
     for name, q in [("p05", 0.05), ("p50", 0.5), ("p95", 0.95)]:
@@ -113,13 +115,30 @@ def test_finalize_refuses_a_short_output(tmp_path):
 def test_quantiles_from_the_histogram_are_within_half_a_bin():
     rng = np.random.default_rng(3)
     proba = rng.beta(2, 5, 200_001)
-    tally = output.Tally()
+    tally = output.Tally(positive="yes")
     for part in np.array_split(proba, 7):
-        tally.add(part, (part >= 0.5).astype(int))
+        tally.add({"probability": part, "label": np.where(part >= 0.5, "yes", "no")})
     for name, value in tally.quantiles().items():
         exact = float(np.quantile(proba, int(name[1:]) / 100))
         assert abs(value - exact) <= 1 / output.BINS, name
     assert tally.summary()["positives"] == int((proba >= 0.5).sum())
+
+
+def test_regression_quantiles_over_the_training_range_are_within_half_a_bin():
+    """A regression model's predictions: the histogram spans the training target's range
+    widened by half of it each side; values beyond it land in the end bins."""
+    rng = np.random.default_rng(4)
+    predictions = rng.normal(300.0, 40.0, 100_001)
+    tally = output.Tally("prediction", 100.0, 500.0)
+    for part in np.array_split(predictions, 5):
+        tally.add({"prediction": part})
+    width = (500.0 - 100.0) / output.BINS
+    for name, value in tally.quantiles().items():
+        exact = float(np.quantile(predictions, int(name[1:]) / 100))
+        assert abs(value - exact) <= width, name
+    summary = tally.summary()
+    assert summary["mean_prediction"] == pytest.approx(predictions.mean(), abs=1e-6)
+    assert "label_counts" not in summary and "positives" not in summary
 
 
 def test_model_choice_is_checked(params, tmp_path):

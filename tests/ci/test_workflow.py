@@ -130,8 +130,19 @@ def test_gpu_check_without_nvidia_smi(monkeypatch, capsys):
     assert "nvidia-smi not found" in capsys.readouterr().err
 
 
+def _openapi(properties: dict[str, Any]) -> dict[str, Any]:
+    """The part of a service's OpenAPI document the smoke test reads: one record's outputs."""
+    record = {"type": "object", "properties": properties}
+    ok = {"content": {"application/json": {"schema": {"oneOf": [{"items": record}]}}}}
+    return {"paths": {"/predict": {"post": {"responses": {"200": ok}}}}}
+
+
 class _Service(BaseHTTPRequestHandler):
-    answer: ClassVar[Any] = [{"probability": 0.3, "label": 0, "model_version": "1"}]
+    answer: ClassVar[Any] = [{"probability": 0.3, "label": "No", "model_version": "1"}]
+    outputs: ClassVar[dict[str, Any]] = {
+        "probability": {"type": "number", "minimum": 0, "maximum": 1},
+        "label": {"type": "string", "enum": ["No", "Yes"]},
+    }
     seen: ClassVar[list[Any]] = []
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -145,7 +156,10 @@ class _Service(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self) -> None:
-        self._send(200 if self.path == "/readyz" else 404, {})
+        if self.path == "/docs.json":
+            self._send(200, _openapi(self.outputs))
+        else:
+            self._send(200 if self.path == "/readyz" else 404, {})
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
@@ -175,8 +189,29 @@ def test_smoke_test_posts_the_record(service, tmp_path, capsys):
 
 
 def test_smoke_test_rejects_a_bad_answer(service, monkeypatch):
-    monkeypatch.setattr(_Service, "answer", [{"probability": 7}])
-    with pytest.raises(MlopsError, match="not in"):
+    monkeypatch.setattr(_Service, "answer", [{"probability": 7, "label": "No"}])
+    with pytest.raises(MlopsError, match="probability 7 does not match"):
+        ci.smoke_test(service, {"tenure": 3}, wait=5)
+    monkeypatch.setattr(_Service, "answer", [{"probability": 0.2, "label": "Maybe"}])
+    with pytest.raises(MlopsError, match="label 'Maybe' does not match"):
+        ci.smoke_test(service, {"tenure": 3}, wait=5)
+    monkeypatch.setattr(_Service, "answer", [{"probability": 0.2}])
+    with pytest.raises(MlopsError, match="has no 'label'"):
+        ci.smoke_test(service, {"tenure": 3}, wait=5)
+
+
+def test_smoke_test_checks_the_outputs_the_service_promises(service, monkeypatch):
+    """Whatever the task: a regression service promises one number, a multiclass one a label
+    and a probability per class; the answer is checked against the service's own document."""
+    monkeypatch.setattr(_Service, "outputs", {"prediction": {"type": "number"}})
+    monkeypatch.setattr(_Service, "answer", [{"prediction": -12.5, "model_version": "2"}])
+    assert ci.smoke_test(service, {"tenure": 3}, wait=5)["prediction"] == -12.5
+    classes = {"label": {"type": "string", "enum": ["a", "b", "c"]}}
+    share = {"type": "number", "minimum": 0, "maximum": 1}
+    classes.update({f"probability_{k}": share for k in "abc"})
+    monkeypatch.setattr(_Service, "outputs", classes)
+    monkeypatch.setattr(_Service, "answer", [{"label": "b", "probability_a": 0.2}])
+    with pytest.raises(MlopsError, match="has no 'probability_b'"):
         ci.smoke_test(service, {"tenure": 3}, wait=5)
     monkeypatch.setattr(_Service, "answer", {"detail": "x"})
     with pytest.raises(MlopsError, match="unexpected answer"):

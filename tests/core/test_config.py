@@ -237,7 +237,16 @@ def _with_task(raw_params: dict, task: str) -> dict:
         (lambda d: _with_task(d, "regression")["gate"]["max_regression"].update(roc_auc=0.01),
          "gate.max_regression.roc_auc: not a metric of data.task regression; allowed: rmse"),
         (lambda d: _with_task(d, "regression"),
-         "model.type: logreg does not support data.task regression"),
+         "model.type: logreg does not support data.task regression (it supports binary, "
+         "multiclass); families for regression: ridge, xgboost, rf, keras"),
+        (lambda d: _with_task(d, "multiclass")["model"].update(type="ridge"),
+         "model.type: ridge does not support data.task multiclass"),
+        (lambda d: _with_task(d, "regression")["model"].update(type="rf") or
+         d["model"]["rf"].update(class_weight="balanced"),
+         "model.rf.class_weight: applies to data.task binary or multiclass only"),
+        (lambda d: _with_task(d, "multiclass")["model"].update(type="xgboost") or
+         d["model"]["xgboost"].update(scale_pos_weight=2.0),
+         "model.xgboost.scale_pos_weight: applies to data.task binary only"),
     ],
 )  # fmt: skip
 def test_keys_that_must_agree_with_the_task(tmp_path, capsys, raw_params, change, expected):

@@ -7,10 +7,12 @@ import pytest
 
 from mlops.core.device import resolve_device
 from mlops.core.errors import ConfigError
-from mlops.stages.evaluate import calibration, evaluate, permutation_importance, segment_metrics
+from mlops.models.fitted import FittedModel
+from mlops.stages.evaluate import evaluate, permutation_importance, segment_metrics
 from mlops.stages.train import fit
 from mlops.tasks.binary import BINARY
-from mlops.threshold import ThresholdedModel, choose_threshold
+from mlops.tasks.plotdata import calibration
+from mlops.threshold import choose_threshold
 
 from ..conftest import run_env
 
@@ -38,7 +40,7 @@ def test_each_family_learns_without_leakage(demo_split, params, model_type):
     metrics = compute_metrics(demo_split.test["target"], proba)
     assert 0.80 <= metrics["roc_auc"] <= 0.88, metrics
     # The saved model carries its preprocessing: raw columns in, probabilities out.
-    assert isinstance(result.model, ThresholdedModel)
+    assert isinstance(result.model, FittedModel)
     assert result.pipeline.steps[0][0] == "preprocess"
     assert 0.0 < result.threshold < 1.0
     assert set(result.validation_metrics) == set(result.train_metrics)
@@ -158,8 +160,9 @@ def test_saved_artifact_carries_threshold_and_preprocessing(demo_split, lr_param
     assert loaded.threshold_ == result.threshold
     np.testing.assert_array_equal(loaded.predict_proba(x), result.model.predict_proba(x))
     predicted = loaded.predict(x)
-    expected = (loaded.predict_proba(x)[:, 1] >= loaded.threshold_).astype(int)
-    np.testing.assert_array_equal(predicted, expected)
+    positive = (loaded.predict_proba(x)[:, 1] >= loaded.threshold_).astype(int)
+    np.testing.assert_array_equal(predicted, np.asarray(loaded.labels_)[positive])
+    assert loaded.labels_ == ["No", "Yes"]  # the class values as in the data, positive last
     assert list(loaded.feature_names_in_) == lr_params.features.used
 
 
@@ -192,7 +195,7 @@ def test_segment_metrics_handle_one_class_and_missing_segments():
     y = np.array([0, 1, 0, 1, 0, 0])
     p = np.array([0.2, 0.8, 0.6, 0.4, 0.1, 0.3])
     seg = pd.Series(["a", "a", "a", "a", "b", None], dtype="string")
-    out = segment_metrics(y, p, seg, 0.5)
+    out = segment_metrics(BINARY, y, p, seg, 0.5, ["0", "1"])
     assert set(out) == {"a", "b", "(missing)"}
     assert out["a"]["rows"] == 4 and out["a"]["roc_auc"] == pytest.approx(0.75)
     assert "roc_auc" not in out["b"] and out["b"]["accuracy"] == 1.0

@@ -120,7 +120,7 @@ def _three_classes(d):
         (_one_class, [], "'outcome' (--target) has one value only"),
         (_duplicate_id, ["--id-column", "row_id"], "'row_id' (--id-column) has duplicate id"),
         (_bad_name, [], "column 'target'"),
-        (_three_classes, [], "'outcome' (--target) is a multiclass target"),
+        (_three_classes, ["--task", "binary"], "'outcome' (--target) has 3 distinct values"),
         (None, [], "not valid UTF-8"),
     ],
 )

@@ -296,7 +296,7 @@ def test_a_sha_baseline_is_named_by_its_branch_in_tables_rules_and_legends(
 
     legends: list[str] = []
     titles: list[str] = []
-    save = plots._save
+    save = plots.save
 
     def recording_save(fig, path):
         for ax in fig.axes:
@@ -306,7 +306,7 @@ def test_a_sha_baseline_is_named_by_its_branch_in_tables_rules_and_legends(
         save(fig, path)
 
     inputs = _inputs(tmp_path, params, demo_split, publish=True, worse=True)
-    monkeypatch.setattr(plots, "_save", recording_save)
+    monkeypatch.setattr(plots, "save", recording_save)
     inputs.baseline.label = rev_label(sha, "main")
     inputs.baseline.commit = sha
     images = plots.render_comparison(

@@ -83,7 +83,7 @@ def test_missing_target_is_rejected(demo_raw, params):
 
 def test_positive_label_must_occur(demo_raw, params):
     data = params.data.model_copy(update={"positive_label": "yes"})
-    with pytest.raises(DataError, match=r"positive_label.*'yes'.*\['No', 'Yes'\]"):
+    with pytest.raises(DataError, match=r"positive_label.*'yes'.*found 2 label\(s\): 'No', 'Yes'"):
         clean(demo_raw, params.model_copy(update={"data": data}))
 
 

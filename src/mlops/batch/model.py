@@ -33,14 +33,11 @@ class ScoringModel:
     source: str  # how it was chosen, for the summary: "champion (v3)", "v2", a path
     registered: bool
 
-    def load(self) -> tuple[Any, float]:
-        """The fitted model and its decision threshold."""
+    def load(self) -> Any:
+        """The fitted model (``mlops.models.fitted.FittedModel``)."""
         import joblib
 
-        from mlops.threshold import decision_threshold
-
-        model = joblib.load(self.path)
-        return model, decision_threshold(model)
+        return joblib.load(self.path)
 
 
 def resolve(params: Params, spec: str, workdir: Path) -> ScoringModel:

@@ -1,14 +1,16 @@
 """The scores file: its columns, its summary, and how it is written (nothing half-written).
 
-Both engines write the same columns: the id column (``data.id_column``), ``probability``,
-``label`` (1 at or above the model's saved decision threshold), ``model_version`` and
-``model_md5``. They write to ``NAME.partial`` beside the output, and
-:func:`finalize` renames it into place only when its row count equals the input's, so a
-failure (bad input, a crash, a full disk) leaves no file that looks complete.
+Both engines write the same columns: the id column (``data.id_column``), the task's outputs
+(``mlops.tasks``: binary ``probability`` and ``label``, the class value at or above the saved
+decision threshold; multiclass ``label`` and ``probability_<class>``; regression
+``prediction``), ``model_version`` and ``model_md5``. They write to ``NAME.partial`` beside
+the output, and :func:`finalize` renames it into place only when its row count equals the
+input's, so a failure (bad input, a crash, a full disk) leaves no file that looks complete.
 
-The summary's quantiles come from a fixed 10,000-bin histogram of the probabilities, which
-both engines fill the same way in memory that does not grow with the rows: each quantile is
-the midpoint of its bin, within 0.00005 of the exact value.
+The summary's quantiles come from a fixed 10,000-bin histogram of the probabilities (binary) or
+the predictions (regression, over the training target's range widened by half of it on each
+side), which both engines fill the same way in memory that does not grow with the rows: each
+quantile is the midpoint of its bin (for probabilities within 0.00005 of the exact value).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-PROBABILITY = "probability"
-LABEL = "label"
+from mlops.tasks.base import LABEL, PREDICTION, PROBABILITY
+
 MODEL_VERSION = "model_version"
 MODEL_MD5 = "model_md5"
 BINS = 10_000
@@ -71,40 +73,84 @@ def finalize(partial: Path, output: Path, input_rows: int, written_rows: int) ->
         partial.replace(output)
 
 
-def bin_index(proba: np.ndarray) -> np.ndarray:
-    return np.minimum((proba * BINS).astype(np.int64), BINS - 1)
+def output_array(values: np.ndarray) -> Any:
+    """An output column as arrow: labels as text, scores as float64."""
+    import pyarrow as pa
+
+    if values.dtype == object:
+        return pa.array([str(v) for v in values], type=pa.string())
+    return pa.array(np.asarray(values, dtype="float64"), type=pa.float64())
+
+
+def bin_index(values: np.ndarray, low: float = 0.0, high: float = 1.0) -> np.ndarray:
+    """Each value's histogram bin over [low, high] (values outside go to the end bins)."""
+    scaled = (np.asarray(values, dtype="float64") - low) / (high - low) * BINS
+    return np.clip(np.floor(scaled), 0, BINS - 1).astype(np.int64)
 
 
 @dataclass
 class Tally:
-    """Rows, positive labels, the probability sum and histogram: what the summary is made of."""
+    """What the summary is made of, in memory that does not grow with the rows: the rows, the
+    count of each label (a classifier), and the sum and histogram of the task's value column
+    (binary ``probability``, regression ``prediction``; none for multiclass)."""
 
+    value: str | None = PROBABILITY
+    low: float = 0.0
+    high: float = 1.0
+    positive: str | None = None  # binary: the positive label
     rows: int = 0
-    positives: int = 0
-    probability_sum: float = 0.0
+    label_counts: dict[str, int] = field(default_factory=dict)
+    value_sum: float = 0.0
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(BINS, dtype=np.int64))
 
-    def add(self, proba: np.ndarray, labels: np.ndarray) -> None:
-        self.rows += len(proba)
-        self.positives += int(labels.sum())
-        self.probability_sum += float(proba.sum())
-        self.histogram += np.bincount(bin_index(proba), minlength=BINS)
+    @classmethod
+    def of(cls, model: Any) -> Tally:
+        """The tally of a model's outputs (``mlops.models.fitted.FittedModel``)."""
+        fields = model.output_fields()
+        if PROBABILITY in fields:
+            return cls(PROBABILITY, 0.0, 1.0, positive=model.labels_[1])
+        if PREDICTION in fields:
+            low, high = getattr(model, "target_range_", (0.0, 1.0))
+            margin = (high - low) / 2 or 1.0  # predictions may leave the training range
+            return cls(PREDICTION, low - margin, high + margin)
+        return cls(None)
+
+    def add(self, outputs: dict[str, np.ndarray]) -> None:
+        first = next(iter(outputs.values()))
+        self.rows += len(first)
+        if LABEL in outputs:
+            labels, counts = np.unique(np.asarray(outputs[LABEL]).astype(str), return_counts=True)
+            for label, count in zip(labels.tolist(), counts.tolist(), strict=True):
+                self.label_counts[label] = self.label_counts.get(label, 0) + int(count)
+        if self.value is not None:
+            values = np.asarray(outputs[self.value], dtype="float64")
+            self.value_sum += float(values.sum())
+            index = bin_index(values, self.low, self.high)
+            self.histogram += np.bincount(index, minlength=BINS)
 
     def quantiles(self) -> dict[str, float]:
         if not self.rows:
             return {}
         cumulative = np.cumsum(self.histogram)
+        width = (self.high - self.low) / BINS
+        digits = max(5, int(np.ceil(-np.log10(width))) + 1) if width < 1 else 5
         out = {}
         for q in QUANTILES:
             index = int(np.searchsorted(cumulative, q * self.rows, side="left"))
-            out[f"p{round(q * 100):02d}"] = round((min(index, BINS - 1) + 0.5) / BINS, 5)
+            middle = self.low + (min(index, BINS - 1) + 0.5) * width
+            out[f"p{round(q * 100):02d}"] = round(middle, digits)
         return out
 
     def summary(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "positives": self.positives,
-            "label_rate": round(self.positives / self.rows, 6) if self.rows else None,
-            "mean_probability": round(self.probability_sum / self.rows, 6) if self.rows else None,
-            "probability_quantiles": self.quantiles(),
-        }
+        out: dict[str, Any] = {"rows": self.rows}
+        if self.label_counts:
+            out["label_counts"] = dict(sorted(self.label_counts.items()))
+        if self.positive is not None:
+            positives = self.label_counts.get(self.positive, 0)
+            out["positives"] = positives
+            out["label_rate"] = round(positives / self.rows, 6) if self.rows else None
+        if self.value is not None:
+            mean = round(self.value_sum / self.rows, 6) if self.rows else None
+            out[f"mean_{self.value}"] = mean
+            out[f"{self.value}_quantiles"] = self.quantiles()
+        return out

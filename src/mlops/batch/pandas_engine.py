@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops.batch.output import LABEL, MODEL_MD5, MODEL_VERSION, PROBABILITY, Tally
+from mlops.batch.output import MODEL_MD5, MODEL_VERSION, Tally, output_array
 from mlops.core.errors import DataError, first_line
 
 if TYPE_CHECKING:
@@ -105,7 +105,6 @@ def score(
     chunk_rows: int = CHUNK_ROWS,
 ) -> tuple[int, Tally]:
     """Score ``source`` into the parquet file ``partial``; return the input's rows and the tally."""
-    import numpy as np
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -113,10 +112,10 @@ def score(
 
     data = dataset(source)
     input_rows = count_rows(data, source)
-    fitted, threshold = model.load()
+    fitted = model.load()
     id_column = str(params.data.id_column)
     used = params.features.used
-    tally = Tally()
+    tally = Tally.of(fitted)
     writer: Any = None
     try:
         for table in chunks(data, source, chunk_rows):
@@ -126,21 +125,20 @@ def score(
                 last = tally.rows + len(raw) - 1
                 report.raise_failures(f"--input: {source}: rows {tally.rows}-{last}")
             features = typed_features(raw, params)
-            proba = np.asarray(fitted.predict_proba(features[used])[:, 1], dtype="float64")
-            labels = (proba >= threshold).astype("int64")
+            outputs = fitted.outputs(features[used])
+            rows = len(features)
             scores = pa.table(
                 {
                     id_column: pa.array(features[id_column], type=pa.string()),
-                    PROBABILITY: proba,
-                    LABEL: labels,
-                    MODEL_VERSION: pa.repeat(pa.scalar(model.version), len(proba)),
-                    MODEL_MD5: pa.repeat(pa.scalar(model.md5), len(proba)),
+                    **{name: output_array(values) for name, values in outputs.items()},
+                    MODEL_VERSION: pa.repeat(pa.scalar(model.version), rows),
+                    MODEL_MD5: pa.repeat(pa.scalar(model.md5), rows),
                 }
             )
             if writer is None:
                 writer = pq.ParquetWriter(partial, scores.schema)
             writer.write_table(scores)
-            tally.add(proba, labels)
+            tally.add(outputs)
     finally:
         if writer is not None:
             writer.close()

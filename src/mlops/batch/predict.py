@@ -101,19 +101,31 @@ def run(
     return summary
 
 
+def figures(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The summary's figures of the task's outputs, as (name, value) lines."""
+    rows: list[tuple[str, str]] = []
+    if "label_rate" in summary:
+        rate = f"{summary['label_rate']:.4f} ({summary['positives']:,} positive)"
+        rows.append(("label rate", rate))
+    elif "label_counts" in summary:
+        counts = summary["label_counts"]
+        rows.append(("labels", ", ".join(f"{k} {v:,}" for k, v in counts.items())))
+    for value in (out.PROBABILITY, out.PREDICTION):
+        if f"mean_{value}" in summary:
+            rows.append((f"mean {value}", f"{summary[f'mean_{value}']:.4f}"))
+            quantiles = summary[f"{value}_quantiles"]
+            rows += [(f"{value} {k}", f"{v:.4f}") for k, v in quantiles.items()]
+    return rows
+
+
 def describe(summary: dict[str, Any]) -> str:
     """The summary as the lines ``mlops predict`` prints (and the workflow's job summary)."""
-    q = summary["probability_quantiles"]
-    return "\n".join(
-        [
-            f"predict: {summary['rows']} rows scored with {summary['model']['source']} "
-            f"(md5 {summary['model']['model_md5']}) on {summary['engine']} "
-            f"in {summary['seconds']} s -> {summary['output']}",
-            f"  label rate {summary['label_rate']:.4f} ({summary['positives']} positive), "
-            f"mean probability {summary['mean_probability']:.4f}",
-            "  probability quantiles: " + ", ".join(f"{k} {v:.4f}" for k, v in q.items()),
-        ]
+    head = (
+        f"predict: {summary['rows']} rows scored with {summary['model']['source']} "
+        f"(md5 {summary['model']['model_md5']}) on {summary['engine']} "
+        f"in {summary['seconds']} s -> {summary['output']}"
     )
+    return "\n".join([head, *[f"  {name}: {value}" for name, value in figures(summary)]])
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -122,9 +134,7 @@ def markdown(summary: dict[str, Any]) -> str:
         ("rows", f"{summary['rows']:,}"),
         ("model", f"{summary['model']['source']} (md5 `{summary['model']['model_md5']}`)"),
         ("engine", summary["engine"]),
-        ("label rate", f"{summary['label_rate']:.4f} ({summary['positives']:,} positive)"),
-        ("mean probability", f"{summary['mean_probability']:.4f}"),
-        *[(f"probability {k}", f"{v:.4f}") for k, v in summary["probability_quantiles"].items()],
+        *figures(summary),
         ("seconds", str(summary["seconds"])),
     ]
     lines = ["### Batch scoring", "", "| | |", "| --- | --- |"]

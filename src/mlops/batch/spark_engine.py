@@ -25,14 +25,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops.batch.output import (
-    BINS,
-    LABEL,
-    MODEL_MD5,
-    MODEL_VERSION,
-    PROBABILITY,
-    Tally,
-)
+from mlops.batch.output import BINS, LABEL, MODEL_MD5, MODEL_VERSION, Tally
 from mlops.core.errors import DataError, MlopsError, first_line
 
 if TYPE_CHECKING:
@@ -100,7 +93,7 @@ def typed(frame: DataFrame, suite: Suite) -> DataFrame:
     for name in text:
         trimmed = sf.trim(sf.col(name))
         frame = frame.withColumn(name, sf.when(trimmed == "", None).otherwise(trimmed))
-    numeric = [c for c in suite.of_kind("numeric") if c in text]
+    numeric = [c for c in suite.numeric_columns if c in text]
     if not numeric:
         return frame
 
@@ -192,12 +185,24 @@ def score(
     report = validator.validate_typed(frame, SparkFacts(frame), rows=input_rows)
     if not report.success:
         report.raise_failures(f"--input: {source}:")
-    _write_scores(spark, params, frame, model, partial)
-    return input_rows, _tally(spark, partial)
+    fitted = model.load()
+    _write_scores(spark, params, frame, model, fitted.output_fields(), partial)
+    return input_rows, _tally(spark, partial, Tally.of(fitted))
+
+
+def result_type(fields: dict[str, dict[str, Any]]) -> str:
+    """The Spark DDL of the pyfunc's output columns (``Task.output_fields``)."""
+    kinds = {"number": "double", "string": "string"}
+    return ", ".join(f"`{name}` {kinds[schema['type']]}" for name, schema in fields.items())
 
 
 def _write_scores(
-    spark: SparkSession, params: Params, frame: DataFrame, model: ScoringModel, partial: Path
+    spark: SparkSession,
+    params: Params,
+    frame: DataFrame,
+    model: ScoringModel,
+    fields: dict[str, dict[str, Any]],
+    partial: Path,
 ) -> None:
     import mlflow.pyfunc
     from pyspark.sql import functions as sf
@@ -209,7 +214,7 @@ def _write_scores(
         udf = mlflow.pyfunc.spark_udf(
             spark,
             model_uri=str(pyfunc_dir(model, Path(tmp))),
-            result_type=f"{PROBABILITY} double, {LABEL} long",
+            result_type=result_type(fields),
             env_manager="local",
         )
         id_column = str(params.data.id_column)
@@ -219,31 +224,33 @@ def _write_scores(
         )
         scored.select(
             id_column,
-            sf.col(f"scores.{PROBABILITY}").alias(PROBABILITY),
-            sf.col(f"scores.{LABEL}").alias(LABEL),
+            *[sf.col("scores").getField(name).alias(name) for name in fields],
             sf.lit(model.version).alias(MODEL_VERSION),
             sf.lit(model.md5).alias(MODEL_MD5),
         ).write.mode("error").parquet(str(partial))
 
 
-def _tally(spark: SparkSession, partial: Path) -> Tally:
-    """The summary's figures, computed by Spark over the written scores."""
+def _tally(spark: SparkSession, partial: Path, tally: Tally) -> Tally:
+    """The summary's figures, computed by Spark over the written scores, binned as
+    :func:`mlops.batch.output.bin_index` bins them."""
     from pyspark.sql import functions as sf
 
     scores = spark.read.parquet(str(partial))
-    bins = sf.least(sf.floor(sf.col(PROBABILITY) * BINS).cast("long"), sf.lit(BINS - 1))
-    tally = Tally()
-    for row in (
-        scores.groupBy(bins.alias("bin"))
-        .agg(
-            sf.count("*").alias("rows"),
-            sf.sum(LABEL).alias("positives"),
-            sf.sum(PROBABILITY).alias("total"),
-        )
-        .collect()
-    ):
-        tally.rows += int(row["rows"])
-        tally.positives += int(row["positives"])
-        tally.probability_sum += float(row["total"])
-        tally.histogram[int(row["bin"])] += int(row["rows"])
+    keys, sums = [], []
+    if tally.value is not None:
+        scaled = (sf.col(tally.value) - tally.low) / (tally.high - tally.low) * BINS
+        bins = sf.least(sf.greatest(sf.floor(scaled), sf.lit(0)), sf.lit(BINS - 1))
+        keys.append(bins.cast("long").alias("bin"))
+        sums.append(sf.sum(tally.value).alias("total"))
+    if LABEL in scores.columns:
+        keys.append(sf.col(LABEL))
+    for row in scores.groupBy(*keys).agg(sf.count("*").alias("rows"), *sums).collect():
+        rows = int(row["rows"])
+        tally.rows += rows
+        if LABEL in scores.columns:
+            label = str(row[LABEL])
+            tally.label_counts[label] = tally.label_counts.get(label, 0) + rows
+        if tally.value is not None:
+            tally.value_sum += float(row["total"])
+            tally.histogram[int(row["bin"])] += rows
     return tally

@@ -215,12 +215,38 @@ def smoke_test(url: str, record: dict[str, Any], wait: float = 60.0) -> dict[str
     if status != 200:
         raise MlopsError(f"{base}/predict: HTTP {status}: {body[:300].decode(errors='replace')}")
     answer = json.loads(body)
-    if not (isinstance(answer, list) and len(answer) == 1 and "probability" in answer[0]):
+    if not (isinstance(answer, list) and len(answer) == 1 and isinstance(answer[0], dict)):
         raise MlopsError(f"{base}/predict: unexpected answer {body[:300].decode(errors='replace')}")
-    probability = answer[0]["probability"]
-    if not 0.0 <= float(probability) <= 1.0:
-        raise MlopsError(f"{base}/predict: probability {probability} is not in [0, 1]")
+    status, document = _request(f"{base}/docs.json")
+    if status != 200:
+        raise MlopsError(f"{base}/docs.json: HTTP {status}")
+    check_answer(answer[0], output_fields(json.loads(document)), f"{base}/predict")
     return dict(answer[0])
+
+
+def output_fields(openapi: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The output columns a service promises per record, from its OpenAPI document."""
+    try:
+        ok = openapi["paths"]["/predict"]["post"]["responses"]["200"]
+        record = ok["content"]["application/json"]["schema"]["oneOf"][0]["items"]
+        return dict(record["properties"])
+    except (KeyError, IndexError, TypeError):
+        raise MlopsError("the service's OpenAPI document describes no /predict record") from None
+
+
+def check_answer(row: dict[str, Any], fields: dict[str, dict[str, Any]], where: str) -> None:
+    """``row`` holds every promised output, each of its type, in its range or enum."""
+    for name, spec in fields.items():
+        if name not in row:
+            raise MlopsError(f"{where}: the answer has no {name!r} (promised: {', '.join(fields)})")
+        value = row[name]
+        if spec.get("type") == "number":
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            ok = ok and spec.get("minimum", value) <= value <= spec.get("maximum", value)
+        else:
+            ok = isinstance(value, str) and value in spec.get("enum", [value])
+        if not ok:
+            raise MlopsError(f"{where}: {name} {value!r} does not match its schema {spec}")
 
 
 def write_summary(markdown: str) -> None:

@@ -38,7 +38,8 @@ PREPARED_DIR = Path("data/prepared")
 TRAIN_SPLIT = PREPARED_DIR / "train.parquet"
 TEST_SPLIT = PREPARED_DIR / "test.parquet"
 PREPARED_SUMMARY = PREPARED_DIR / "summary.json"
-TARGET = "target"  # the 0/1 label column of the prepared splits
+TARGET = "target"  # the target column of the prepared splits, as the task encodes it
+LABELS = "labels"  # the splits' labels (class values; index i is class i), in their metadata
 
 # --- train --------------------------------------------------------------------------------------
 MODEL_DIR = Path("models")
@@ -154,6 +155,17 @@ def read_prepared(name: str, directory: Path = PREPARED_DIR) -> pd.DataFrame:
     if not path.exists():
         raise ArtifactError(f"{path} does not exist; run `mlops prepare` (or `dvc repro`) first")
     return pd.read_parquet(path)
+
+
+def labels_of(frame: pd.DataFrame) -> list[str]:
+    """The labels a prepared split carries in its parquet metadata (``prepare.clean``)."""
+    labels = frame.attrs.get(LABELS)
+    if labels is None:
+        raise ArtifactError(
+            "the prepared split carries no labels (written by an earlier version of "
+            "`mlops prepare`); run `dvc repro --force prepare`"
+        )
+    return [str(label) for label in labels]
 
 
 def feature_frame(frame: pd.DataFrame, params: Params) -> pd.DataFrame:

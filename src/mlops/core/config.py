@@ -270,6 +270,14 @@ def _check_task(params: Params, path: Path) -> None:
             f"(it supports {', '.join(family.tasks)}); families for {task.name}: "
             f"{', '.join(able) or 'none yet in this version of the template'}"
         )
+    chosen = params.model_params
+    for key, tasks in family.task_params.items():
+        default = type(chosen).model_fields[key].default
+        if task.name not in tasks and getattr(chosen, key) != default:
+            raise ConfigError(
+                f"{path}: model.{params.model_type}.{key}: applies to data.task "
+                f"{' or '.join(tasks)} only; leave it at {default!r} for data.task {task.name}"
+            )
 
 
 def parse_params(raw: Any, path: Path = PARAMS) -> Params:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 from mlops.tasks.binary import THRESHOLD
 
 if TYPE_CHECKING:
-    from mlops.threshold import ThresholdedModel
+    from mlops.models.fitted import FittedModel
 
 
 @dataclass
 class TrainResult:
-    model: ThresholdedModel  # the fitted pipeline and its decision threshold
+    model: FittedModel  # the fitted pipeline, its labels and (binary) decision threshold
     device: str
     train_metrics: dict[str, float]
     validation_metrics: dict[str, float]
@@ -28,17 +28,33 @@ class TrainResult:
         return self.model.pipeline
 
     @property
-    def threshold(self) -> float:
+    def threshold(self) -> float | None:
         return self.model.threshold_
 
 
 @dataclass
 class Evaluation:
-    """A model scored on a test split at its threshold: metrics and the curves behind them."""
+    """A model scored on a test split (at its threshold, for binary): metrics and the task's
+    plot data (``Task.plot_data``: binary roc, precision_recall, confusion, calibration)."""
 
     metrics: dict[str, float]
-    roc: list[dict[str, float]]
-    precision_recall: list[dict[str, float]]
-    confusion: list[dict[str, int]]
-    calibration: list[dict[str, float]] = field(default_factory=list)
-    threshold: float = THRESHOLD
+    plots: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    threshold: float | None = THRESHOLD
+    task: str = "binary"
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def roc(self) -> list[dict[str, Any]]:
+        return self.plots.get("roc", [])
+
+    @property
+    def precision_recall(self) -> list[dict[str, Any]]:
+        return self.plots.get("precision_recall", [])
+
+    @property
+    def confusion(self) -> list[dict[str, Any]]:
+        return self.plots.get("confusion", [])
+
+    @property
+    def calibration(self) -> list[dict[str, Any]]:
+        return self.plots.get("calibration", [])

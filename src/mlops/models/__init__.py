@@ -4,8 +4,12 @@ A family is one module in this package that defines
 
 * ``Params``: a pydantic model of its hyper-parameters (becomes ``model.<name>`` in
   params.yaml, validated like every other key), and
-* ``build(params, context) -> estimator``: an unfitted scikit-learn compatible classifier,
-* ``tasks``: the ``data.task`` values it builds an estimator for (today: ``binary``),
+* ``build(params, context) -> estimator``: an unfitted scikit-learn compatible estimator for
+  ``context.task`` (a classifier, or a regressor for ``regression``),
+* ``tasks``: the ``data.task`` values it builds an estimator for (the one place that says
+  which family supports which task: `mlops check-params` refuses any other pairing),
+* ``task_params``: hyper-parameters that apply to some tasks only (e.g. class weights to
+  classifiers): set away from their default for another task, they are refused,
 * optionally ``fit(estimator, x, y, x_val, y_val) -> curves``: how to fit it when the train
   stage's validation split (already preprocessed) is available, e.g. for early stopping; it
   returns per-iteration learning curves ``{"val_logloss": [...], ...}`` for MLflow,
@@ -19,18 +23,20 @@ artifact always carries its own preprocessing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
 
-from mlops.models import keras_mlp, logreg, rf, xgb
+from mlops.models import keras_mlp, logreg, rf, ridge, xgb
 from mlops.models.context import BuildContext
 
 __all__ = ["MODEL_FAMILIES", "BuildContext", "ModelFamily"]
 
 
 Curves = dict[str, list[float]]
+CLASSIFIERS = ("binary", "multiclass")
+ALL_TASKS = ("binary", "multiclass", "regression")
 
 
 def fit_plain(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> Curves:
@@ -54,11 +60,18 @@ class ModelFamily:
     fit: Callable[[Any, Any, Any, Any, Any], Curves] = fit_plain
     # The data.task values whose estimator ``build`` makes (mlops.tasks); params.yaml naming
     # another task with this family is refused by `mlops check-params`.
-    tasks: tuple[str, ...] = ("binary",)
+    tasks: tuple[str, ...] = ALL_TASKS
+    # hyper-parameter -> the tasks it applies to (others must leave it at its default).
+    task_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {
-    "logreg": ModelFamily(Params=logreg.Params, build=logreg.build, scale_numeric=True),
+    "logreg": ModelFamily(
+        Params=logreg.Params, build=logreg.build, scale_numeric=True, tasks=CLASSIFIERS
+    ),
+    "ridge": ModelFamily(
+        Params=ridge.Params, build=ridge.build, scale_numeric=True, tasks=("regression",)
+    ),
     "xgboost": ModelFamily(
         Params=xgb.Params,
         build=xgb.build,
@@ -66,13 +79,20 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
         extra="xgboost",
         for_inference=xgb.for_inference,
         fit=xgb.fit,
+        task_params={"scale_pos_weight": ("binary",)},
     ),
-    "rf": ModelFamily(Params=rf.Params, build=rf.build, scale_numeric=False),
+    "rf": ModelFamily(
+        Params=rf.Params,
+        build=rf.build,
+        scale_numeric=False,
+        task_params={"class_weight": CLASSIFIERS},
+    ),
     "keras": ModelFamily(
         Params=keras_mlp.Params,
         build=keras_mlp.build,
         scale_numeric=True,
         extra="keras",
         fit=keras_mlp.fit,
+        task_params={"class_weight": CLASSIFIERS},
     ),
 }

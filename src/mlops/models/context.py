@@ -9,3 +9,8 @@ from dataclasses import dataclass
 class BuildContext:
     seed: int
     device: str  # "cpu" or "cuda", already resolved from train.device
+    task: str = "binary"  # data.task: the estimator is a classifier unless it is "regression"
+
+    @property
+    def regression(self) -> bool:
+        return self.task == "regression"

@@ -37,8 +37,20 @@ class Params(BaseModel):
 
 
 def build(params: Params, context: BuildContext) -> Any:
-    from mlops.models.keras_estimator import KerasMLPClassifier
+    from mlops.models.keras_estimator import KerasMLPClassifier, KerasMLPRegressor
 
+    if context.regression:
+        return KerasMLPRegressor(
+            hidden_units=tuple(params.hidden_units),
+            dropout=params.dropout,
+            l2=params.l2,
+            learning_rate=params.learning_rate,
+            batch_size=params.batch_size,
+            max_epochs=params.max_epochs,
+            patience=params.patience,
+            device=context.device,
+            random_state=context.seed,
+        )
     return KerasMLPClassifier(
         hidden_units=tuple(params.hidden_units),
         dropout=params.dropout,
@@ -56,5 +68,6 @@ def build(params: Params, context: BuildContext) -> Any:
 def fit(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> dict[str, list[float]]:
     """Fit with early stopping on the train stage's validation split; return per-epoch curves."""
     estimator.fit(x, y, validation_data=(x_val, y_val))
-    names = {"loss": "train_logloss", "auc": "train_auc", "val_loss": "val_logloss"}
+    loss = "mse" if getattr(estimator, "regression", False) else "logloss"
+    names = {"loss": f"train_{loss}", "auc": "train_auc", "val_loss": f"val_{loss}"}
     return {names.get(k, k): v for k, v in estimator.history_.items()}

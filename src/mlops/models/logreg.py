@@ -1,4 +1,5 @@
-"""Logistic regression (scikit-learn): the fast, well-calibrated baseline."""
+"""Logistic regression (scikit-learn): the fast, well-calibrated baseline of a classifier
+(binary, or multinomial for multiclass)."""
 
 from __future__ import annotations
 

@@ -22,14 +22,16 @@ class Params(BaseModel):
 
 
 def build(params: Params, context: BuildContext) -> Any:
-    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 
-    return RandomForestClassifier(
-        n_estimators=params.n_estimators,
-        max_depth=params.max_depth,
-        min_samples_leaf=params.min_samples_leaf,
-        max_features=params.max_features,
-        class_weight=params.class_weight,
-        random_state=context.seed,
-        n_jobs=1,  # deterministic and polite on a shared runner; trees are small
-    )
+    common: dict[str, Any] = {
+        "n_estimators": params.n_estimators,
+        "max_depth": params.max_depth,
+        "min_samples_leaf": params.min_samples_leaf,
+        "max_features": params.max_features,
+        "random_state": context.seed,
+        "n_jobs": 1,  # deterministic and polite on a shared runner; trees are small
+    }
+    if context.regression:
+        return RandomForestRegressor(**common)
+    return RandomForestClassifier(class_weight=params.class_weight, **common)

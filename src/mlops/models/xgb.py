@@ -24,22 +24,25 @@ class Params(BaseModel):
 
 
 def build(params: Params, context: BuildContext) -> Any:
-    from xgboost import XGBClassifier
+    from xgboost import XGBClassifier, XGBRegressor
 
-    return XGBClassifier(
-        n_estimators=params.n_estimators,
-        max_depth=params.max_depth,
-        learning_rate=params.learning_rate,
-        subsample=params.subsample,
-        colsample_bytree=params.colsample_bytree,
-        min_child_weight=params.min_child_weight,
-        reg_lambda=params.reg_lambda,
-        scale_pos_weight=params.scale_pos_weight,
-        tree_method="hist",
-        device=context.device,
-        random_state=context.seed,
-        eval_metric="logloss",
-    )
+    common: dict[str, Any] = {
+        "n_estimators": params.n_estimators,
+        "max_depth": params.max_depth,
+        "learning_rate": params.learning_rate,
+        "subsample": params.subsample,
+        "colsample_bytree": params.colsample_bytree,
+        "min_child_weight": params.min_child_weight,
+        "reg_lambda": params.reg_lambda,
+        "tree_method": "hist",
+        "device": context.device,
+        "random_state": context.seed,
+    }
+    if context.regression:
+        return XGBRegressor(eval_metric="rmse", **common)
+    if context.task == "multiclass":  # the softmax objective follows from the labels
+        return XGBClassifier(eval_metric="mlogloss", **common)
+    return XGBClassifier(scale_pos_weight=params.scale_pos_weight, eval_metric="logloss", **common)
 
 
 def for_inference(estimator: Any) -> Any:

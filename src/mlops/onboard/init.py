@@ -107,8 +107,19 @@ def _params_text(inferred: Inferred, data_path: Path, suite: Path, name: str) ->
     data["path"] = str(data_path)
     data["target"] = inferred.columns("target")[0]
     data["task"] = inferred.task
-    data["positive_label"] = inferred.positive_label
+    if inferred.task == "binary":
+        data["positive_label"] = inferred.positive_label
+    else:  # the keys of a binary target only (mlops.core.config refuses them elsewhere)
+        data.pop("positive_label", None)
+        doc["train"].pop("threshold", None)
     data["id_column"] = inferred.id_column
+    from mlops.models import MODEL_FAMILIES
+
+    if inferred.task not in MODEL_FAMILIES[str(doc["model"]["type"])].tasks:
+        # the first family (in MODEL_FAMILIES' order) that builds this task
+        doc["model"]["type"] = next(
+            n for n, f in MODEL_FAMILIES.items() if inferred.task in f.tasks and n in doc["model"]
+        )
     for role in ("numeric", "categorical", "dropped"):
         doc["features"][role] = inferred.columns(role)
     doc["evaluate"]["segment_column"] = inferred.segment_column
@@ -176,7 +187,13 @@ def run(request: Request) -> Inferred:
 
     params_text = _params_text(inferred, data_path, suite_path, name)
     parse_params(yaml.safe_load(params_text))  # what we write must load back
-    suite_doc = profile(raw, name=name, target=request.target, id_column=inferred.id_column)
+    suite_doc = profile(
+        raw,
+        name=name,
+        target=request.target,
+        id_column=inferred.id_column,
+        numeric_target=inferred.task == "regression",
+    )
     suite_text = dump_suite(suite_doc, str(data_path))
 
     with tempfile.TemporaryDirectory(dir=".") as tmp:

@@ -51,6 +51,7 @@ from mlops.report.schema import (
     Segments,
     Validation,
 )
+from mlops.tasks import task_of
 from mlops.tracking import provenance
 
 if TYPE_CHECKING:
@@ -148,14 +149,27 @@ def build(inp: Inputs) -> Report:
             target=inp.drift["target"],
             top=[{"feature": n, **columns[n]} for n in top[: params.report.drift_features]],
         )
-    grid = np.linspace(0.0, 1.0, params.report.mermaid_points)
-    (base_roc, base_pr), (cand_roc, cand_pr) = (
-        compare.curves_on_grid(inp.baseline_eval, grid),
-        compare.curves_on_grid(inp.candidate_eval, grid),
-    )
+    task = task_of(params)
+    curves = confusion = None
+    if task.name == "binary":  # the Mermaid charts and the TN/FP/FN/TP table
+        grid = np.linspace(0.0, 1.0, params.report.mermaid_points)
+        (base_roc, base_pr), (cand_roc, cand_pr) = (
+            compare.curves_on_grid(inp.baseline_eval, grid),
+            compare.curves_on_grid(inp.candidate_eval, grid),
+        )
+        curves = Curves(
+            grid=[float(x) for x in grid],
+            roc=Pair(baseline=base_roc, candidate=cand_roc),
+            precision_recall=Pair(baseline=base_pr, candidate=cand_pr),
+        )
+        confusion = Pair(
+            baseline=confusion_counts(inp.baseline_eval),
+            candidate=confusion_counts(inp.candidate_eval),
+        )
     data = ReportJson(
         verdict="failed" if failed else "passed",
         failures=failed,
+        task=task.name,
         validation=_validation(inp.validation),
         gate=results,
         candidate=ModelSide(
@@ -180,7 +194,7 @@ def build(inp: Inputs) -> Report:
             resamples=boot.resamples,
             confidence=boot.confidence,
             seed=boot.seed,
-            stratified_by="label",
+            stratified_by="label" if task.classification else "none",
             paired=True,
         ),
         regression_rule=params.gate.regression_rule,
@@ -193,7 +207,7 @@ def build(inp: Inputs) -> Report:
                 SegmentDoc(
                     value=s["value"],
                     rows=s["rows"],
-                    positive_rate=s["positive_rate"],
+                    target=s["target"],
                     intervals=s["intervals"],
                 )
                 for s in inp.segments
@@ -202,15 +216,8 @@ def build(inp: Inputs) -> Report:
         params_changed=compare.params_diff(base.params, inp.params_doc),
         data=compare.data_diff(base.raw, inp.raw, params.data.id_column),
         drift=drift,
-        curves=Curves(
-            grid=[float(x) for x in grid],
-            roc=Pair(baseline=base_roc, candidate=cand_roc),
-            precision_recall=Pair(baseline=base_pr, candidate=cand_pr),
-        ),
-        confusion=Pair(
-            baseline=confusion_counts(inp.baseline_eval),
-            candidate=confusion_counts(inp.candidate_eval),
-        ),
+        curves=curves,
+        confusion=confusion,
         importance=inp.importance[:TOP_IMPORTANCE],
         images={k: str(p) for k, p in inp.images.items()} if params.report.publish_images else {},
         links=actions_links(),
@@ -283,13 +290,14 @@ def run(
     print(f"report: baseline {base.label} @ {(base.commit or '?')[:12]}: {base.how}")
 
     bins = params.evaluate.calibration_bins
+    task = task_of(params)
     candidate_eval, cand_p = compare.score(
-        model, test, params.features.used, sections.CANDIDATE, bins
+        model, test, params.features.used, sections.CANDIDATE, bins, task
     )
-    baseline_eval, base_p = compare.score(base.model, test, base.features, base.label, bins)
+    baseline_eval, base_p = compare.score(base.model, test, base.features, base.label, bins, task)
     segment_column = params.evaluate.segment_column
     intervals, segments = compare.uncertainty(
-        test[TARGET].to_numpy(), base_p, cand_p,
+        test[TARGET].to_numpy(), base_p, cand_p, task=task, labels=candidate_eval.labels,
         thresholds=(baseline_eval.threshold, candidate_eval.threshold),
         settings=params.report.bootstrap,
         metrics={m: v - baseline_eval.metrics[m] for m, v in candidate_eval.metrics.items()},

@@ -11,21 +11,22 @@ import pandas as pd
 from mlops.core.artifacts import TARGET
 from mlops.core.config import flatten
 from mlops.report.baseline import BaselineError
-from mlops.threshold import decision_threshold
 
 if TYPE_CHECKING:
     from mlops.core.config import BootstrapConfig
     from mlops.core.results import Evaluation
     from mlops.report.schema import IntervalDoc
+    from mlops.tasks.base import Task
 
 ABSENT = "(absent)"
 
 
 def score(
-    model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: int
+    model: Any, test: pd.DataFrame, columns: list[str], label: str, bins: int, task: Task
 ) -> tuple[Evaluation, np.ndarray]:
-    """``model`` on the test split at its own saved threshold (the evaluate stage's measures),
-    and its probabilities (for the paired comparison)."""
+    """``model`` on the test split (a binary model at its own saved threshold: the evaluate
+    stage's measures), and its scores (for the paired comparison)."""
+    from mlops.core.artifacts import labels_of
     from mlops.stages.evaluate import evaluate
 
     missing = [c for c in columns if c not in test.columns]
@@ -34,8 +35,18 @@ def score(
             f"{label}'s model needs column(s) {', '.join(missing)} that this PR's test split "
             "does not have"
         )
-    proba = np.asarray(model.predict_proba(test[columns])[:, 1], dtype="float64")
-    return evaluate(test[TARGET].to_numpy(), proba, decision_threshold(model), bins), proba
+    labels = labels_of(test)
+    same_classes = task.name != "multiclass" or list(model.labels_) == labels  # index = class
+    if getattr(model, "task", None) != task.name or not same_classes:
+        raise BaselineError(
+            f"{label}'s model predicts data.task {getattr(model, 'task', '?')} with labels "
+            f"{list(getattr(model, 'labels_', []))}, this PR's data.task {task.name} with "
+            f"labels {labels}: they cannot be compared on one test split"
+        )
+    scores = model.scores(test[columns])
+    y = test[TARGET].to_numpy()
+    threshold = model.threshold_ if task.name == "binary" else None
+    return evaluate(y, scores, threshold, bins, task=task, labels=labels), scores
 
 
 def params_diff(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,21 +127,26 @@ def uncertainty(
     baseline: Any,
     candidate: Any,
     *,
-    thresholds: tuple[float, float],
+    thresholds: tuple[float | None, float | None],
     settings: BootstrapConfig,
+    task: Task | None = None,
+    labels: list[str] | None = None,
     metrics: dict[str, float] | None = None,
     segments: Any = None,
 ) -> tuple[dict[str, IntervalDoc], list[dict[str, Any]]]:
-    """The paired bootstrap of every metric's difference on the whole test split and, with
-    ``segments`` (one value per row, e.g. the contract type), on each segment's rows."""
+    """The paired bootstrap of every metric of ``task`` (binary unless given): its difference
+    on the whole test split and, with ``segments`` (one value per row of a categorical
+    column), on each segment's rows."""
     from functools import partial
 
     from mlops.report.bootstrap import paired
     from mlops.tasks.binary import BINARY
 
+    task = task or BINARY
+    labels = labels if labels is not None else ["0", "1"]
     bootstrap = partial(
         paired,
-        BINARY,
+        task,
         thresholds=thresholds,
         resamples=settings.resamples,
         confidence=settings.confidence,
@@ -149,7 +165,7 @@ def uncertainty(
                 {
                     "value": str(value),
                     "rows": int(rows.sum()),
-                    "positive_rate": round(float(y[rows].mean()), 6),
+                    "target": task.summarise_target(y[rows], labels),
                     "intervals": bootstrap(y[rows], base_p[rows], cand_p[rows]),
                 }
             )

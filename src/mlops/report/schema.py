@@ -28,7 +28,7 @@ class ModelSide(_Doc):
     commit: str | None
     model_type: str
     data_md5: str | None
-    threshold: float
+    threshold: float | None = None  # binary models only
     rows: int | None = None  # the candidate's raw rows
 
 
@@ -98,7 +98,7 @@ class BootstrapDoc(_Doc):
 class SegmentDoc(_Doc):
     value: str
     rows: int
-    positive_rate: float
+    target: dict[str, Any]  # the task's summary of the segment's target (Task.summarise_target)
     intervals: dict[str, IntervalDoc]
 
 
@@ -110,6 +110,7 @@ class Segments(_Doc):
 class ReportJson(_Doc):
     verdict: Literal["passed", "failed"]
     failures: list[str]
+    task: str = "binary"  # data.task (mlops.tasks): what the metrics and the plots are
     validation: Validation | None = None
     # --- the comparison (absent when the data failed validation) ---
     gate: list[RuleResult] = []
@@ -124,8 +125,8 @@ class ReportJson(_Doc):
     params_changed: list[dict[str, Any]] = []
     data: dict[str, Any] | None = None  # rows added / removed, schema changes
     drift: Drift | None = None
-    curves: Curves | None = None
-    confusion: Pair | None = None  # [[TN, FP], [FN, TP]] per model
+    curves: Curves | None = None  # binary only
+    confusion: Pair | None = None  # binary only: [[TN, FP], [FN, TP]] per model
     importance: list[dict[str, Any]] = []  # the candidate's top features
     images: dict[str, str] = {}
     links: dict[str, str] = {}

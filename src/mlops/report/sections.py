@@ -12,16 +12,18 @@ from typing import Any
 from mlops.core.artifacts import VALIDATION
 from mlops.report.bootstrap import WORSE
 from mlops.report.schema import IntervalDoc, ReportJson
-from mlops.tasks.binary import BINARY
+from mlops.tasks import TASKS
+from mlops.tasks.base import DISPLAY, Task
 
 CANDIDATE = "this PR"  # how the report names the PR's model
-METRIC_ORDER = ("roc_auc", "pr_auc", "f1", "precision", "recall", "accuracy", "log_loss", "brier")
-IMAGES = {  # the comparison images, in the order the report shows them
-    "roc": "ROC curves",
-    "precision_recall": "Precision-recall curves",
-    "confusion": "Confusion matrices",
-}
-assert set(METRIC_ORDER) == set(BINARY.metrics)
+
+
+def _task(report: ReportJson) -> Task:
+    return TASKS[report.task]
+
+
+def _name(metric: str) -> str:
+    return DISPLAY.get(metric, metric)
 
 
 # --- markdown building blocks -------------------------------------------------------------------
@@ -129,7 +131,7 @@ def metrics(report: ReportJson) -> list[str]:
     for r in report.gate:
         rules.setdefault(r.metric, []).append(r)
     rows = []
-    for metric in [m for m in METRIC_ORDER if m in cand_m]:
+    for metric in [m for m in _task(report).report_order if m in cand_m]:
         new, old = cand_m[metric], base_m.get(metric)
         interval = report.intervals.get(metric)
         delta = "" if old is None else _with_interval(new - old, interval)
@@ -146,15 +148,17 @@ def metrics(report: ReportJson) -> list[str]:
 
 
 def detectable(report: ReportJson) -> list[str]:
-    """How small a ROC-AUC difference this test split can tell from noise."""
-    auc = report.intervals.get("roc_auc")
-    if auc is None or report.bootstrap is None:
+    """How small a difference of the headline metric this test split can tell from noise."""
+    headline = _task(report).headline
+    interval = report.intervals.get(headline)
+    if interval is None or report.bootstrap is None:
         return []
-    half = (auc.high - auc.low) / 2
+    half = (interval.high - interval.low) / 2
+    how = "stratified by the label" if report.bootstrap.stratified_by == "label" else "of rows"
     return [
-        f"With {report.test_rows:,} test rows, this comparison's ROC-AUC difference is known to "
-        f"±{half:.4f} ({_level(report)} interval, {report.bootstrap.resamples:,} paired "
-        "resamples stratified by the label): a smaller change cannot be told from noise.",
+        f"With {report.test_rows:,} test rows, this comparison's {_name(headline)} difference is "
+        f"known to ±{half:.4f} ({_level(report)} interval, {report.bootstrap.resamples:,} paired "
+        f"resamples {how}): a smaller change cannot be told from noise.",
         "",
     ]
 
@@ -178,47 +182,50 @@ def rule_notes(report: ReportJson) -> list[str]:
     return [head, "", *[f"- {'✅' if r.passed else '❌'} {r.message}" for r in rules], ""]
 
 
+def _worse_segments(report: ReportJson, metric: str) -> list[Any]:
+    assert report.segments is not None
+    return [
+        s for s in report.segments.rows
+        if s.intervals.get(metric) is not None and s.intervals[metric].verdict == WORSE
+    ]  # fmt: skip
+
+
 def segment_warning(report: ReportJson) -> list[str]:
     """A line at the top when a segment is detectably worse though the whole is not."""
-    whole = report.intervals.get("roc_auc")
+    headline = _task(report).headline
+    whole = report.intervals.get(headline)
     if report.segments is None or whole is None or whole.verdict == WORSE:
         return []
-    worse = [
-        s for s in report.segments.rows
-        if s.intervals.get("roc_auc") is not None and s.intervals["roc_auc"].verdict == WORSE
-    ]  # fmt: skip
+    worse = _worse_segments(report, headline)
     if not worse:
         return []
     column = report.segments.column
     parts = []
     for s in worse:
-        auc = s.intervals["roc_auc"]
-        parts.append(f"{column} = {s.value} (ROC-AUC {_with_interval(auc.delta, auc)})")
+        i = s.intervals[headline]
+        parts.append(f"{column} = {s.value} ({_name(headline)} {_with_interval(i.delta, i)})")
     return [f"⚠️ **Worse in a segment** although not overall: {'; '.join(parts)}.", ""]
 
 
 def segments(report: ReportJson) -> list[str]:
     if report.segments is None or report.baseline is None:
         return []
-    level = _level(report)
+    task, level = _task(report), _level(report)
     rows = []
     for s in report.segments.rows:
-        cells = [f"`{s.value}`", f"{s.rows:,}", f"{s.positive_rate:.3f}"]
-        for metric in ("roc_auc", "f1"):
+        cells = [f"`{s.value}`", f"{s.rows:,}", task.describe_summary(s.target)]
+        for metric in task.segment_pair:
             i = s.intervals.get(metric)
             cells += ["-", "-"] if i is None else [_with_interval(i.delta, i), i.verdict]
         rows.append(cells)
-    header = [
-        report.segments.column, "rows", "positive rate", f"Δ ROC-AUC ({level} CI)", "ROC-AUC",
-        f"Δ F1 ({level} CI)", "F1",
-    ]  # fmt: skip
-    worse = sum(
-        1 for s in report.segments.rows
-        if s.intervals.get("roc_auc") is not None and s.intervals["roc_auc"].verdict == WORSE
-    )  # fmt: skip
+    header = [report.segments.column, "rows", task.target_summary_name]
+    for metric in task.segment_pair:
+        header += [f"Δ {_name(metric)} ({level} CI)", _name(metric)]
+    worse = len(_worse_segments(report, task.headline))
     return details(
         f"Per {report.segments.column}: {CANDIDATE} vs {report.baseline.label} "
-        f"({worse} of {len(report.segments.rows)} segments detectably worse in ROC-AUC)",
+        f"({worse} of {len(report.segments.rows)} segments detectably worse in "
+        f"{_name(task.headline)})",
         table(header, rows),
     )
 
@@ -296,9 +303,8 @@ def drift(report: ReportJson) -> list[str]:
     )
     body += [
         "",
-        f"Target rate ({target['column']} = {target['positive_label']!r}): "
-        f"{target['reference_rate']:.3f} → {target['current_rate']:.3f} "
-        f"({target['delta']:+.3f}){' ⚠️ drifted' if target['drifted'] else ''}",
+        f"Target `{target['column']}`: {target['description']}"
+        f"{' ⚠️ drifted' if target['drifted'] else ''}",
     ]
     return details(
         f"Drift vs {base.label}: {len(d.drifted_columns)} of {d.features} features "
@@ -309,7 +315,9 @@ def drift(report: ReportJson) -> list[str]:
 
 def curves(report: ReportJson) -> list[str]:
     c, m, base = report.curves, report.metrics, report.baseline
-    assert c is not None and m is not None and base is not None
+    if c is None:  # a task without Mermaid charts: its images are the plots
+        return ["### Plots", ""]
+    assert m is not None and base is not None
     label = base.label
     return [
         "### Plots",
@@ -343,17 +351,22 @@ def _image(report: ReportJson, name: str, alt: str, image_base: Path) -> str | N
 
 
 def confusion(report: ReportJson, image_base: Path) -> list[str]:
+    """The task's comparison images (binary: after the confusion counts of both models)."""
     cm, base, cand = report.confusion, report.baseline, report.candidate
-    assert cm is not None and base is not None and cand is not None
-    rows = []
-    for label, counts, threshold in (
-        (base.label, cm.baseline, base.threshold),
-        (CANDIDATE, cm.candidate, cand.threshold),
-    ):
-        (tn, fp), (fn, tp) = counts
-        rows.append([label, f"{threshold:.3f}", str(tn), str(fp), str(fn), str(tp)])
-    body = [*table(["model", "threshold", "TN", "FP", "FN", "TP"], rows), ""]
-    shown = [i for i in (_image(report, n, a, image_base) for n, a in IMAGES.items()) if i]
+    assert base is not None and cand is not None
+    body: list[str] = []
+    if cm is not None:
+        rows = []
+        for label, counts, threshold in (
+            (base.label, cm.baseline, base.threshold),
+            (CANDIDATE, cm.candidate, cand.threshold),
+        ):
+            (tn, fp), (fn, tp) = counts
+            cut = "-" if threshold is None else f"{threshold:.3f}"
+            rows.append([label, cut, str(tn), str(fp), str(fn), str(tp)])
+        body = [*table(["model", "threshold", "TN", "FP", "FN", "TP"], rows), ""]
+    images = _task(report).comparison_images
+    shown = [i for i in (_image(report, n, a, image_base) for n, a in images.items()) if i]
     if shown:
         # Each image a paragraph of its own: CML rewrites the links of a line that holds two.
         body += [line for image in shown for line in (image, "")]
@@ -362,18 +375,20 @@ def confusion(report: ReportJson, image_base: Path) -> list[str]:
             "_Images not published (`report.publish_images: false`); they are in the "
             "workflow's artifacts._"
         )
-    return details("Confusion matrices and curve images", body)
+    title = "Confusion matrices and curve images" if cm is not None else ", ".join(images.values())
+    return details(title, body)
 
 
 def importance(report: ReportJson, image_base: Path) -> list[str]:
     if not report.importance:
         return []
+    meaning = _task(report).importance_meaning
     body = [
         mermaid_bars(
-            f"Permutation importance, {CANDIDATE} (drop in ROC-AUC)",
+            f"Permutation importance, {CANDIDATE} ({meaning})",
             [str(r["feature"]) for r in report.importance],
             [float(r["importance"]) for r in report.importance],
-            "ROC-AUC decrease",
+            meaning,
         ),
         "",
     ]

@@ -2,9 +2,10 @@
 
 ``import_champion`` takes the registry's ``champion`` (or a given version), and stores in the
 BentoML model store: the pipeline artifact (``model.joblib``, the very file DVC produced), the
-request schema generated from the feature configuration and the training data
-(``schema.json``), and the version's provenance as metadata. ``bentoml build`` then packs that
-model into the bento, so the served model never changes after the build.
+request schema generated from the feature configuration and the training data, and the
+model's output columns (``schema.json``), and the version's provenance as metadata.
+``bentoml build`` then packs that model into the bento, so the served model never changes
+after the build.
 
 ``mlops.serving.requests`` turns ``schema.json`` into the checks of each request's columns:
 numeric fields with their range, categorical fields restricted to the categories seen in
@@ -88,6 +89,10 @@ def import_champion(
             extras = export_requirements(str(facts["model_type"]), requirements, uv)
             print(f"{requirements}: model.type {facts['model_type']}, extras: {extras or 'none'}")
         print(f"importing {params.mlflow.registered_model} v{facts['version']} into BentoML")
+        import joblib
+
+        # The output contract of the model's task (mlops.tasks), for the OpenAPI document.
+        schema["outputs"] = joblib.load(facts["path"]).output_fields()
         metadata = {k: v for k, v in facts.items() if k != "path"}
         with bentoml.models.create(
             from_params(params).model,

@@ -4,13 +4,14 @@ Endpoints (a FastAPI app mounted on the BentoML service, so that the service own
 parsing, its errors and its OpenAPI document):
 
 * ``POST /predict`` one of three JSON bodies (``mlops.serving.requests``): ``{"records":
-  [{...row...}, ...]}`` answered with one ``{probability, label, model_version}``
-  per record, or a columnar body (``{"columns": {name: [...]}}`` or MLflow's
-  ``{"dataframe_split": {...}}``) answered with ``{"probability": [...], "label": [...],
-  "model_version": ...}``. Bodies are validated a column at a time against the schema generated
-  from the feature configuration (strict types, allowed categories, ranges, nullability, no
-  unknown or missing columns): bad input gets a 4xx with a JSON body that names the column and
-  the row, never a 5xx. Concurrent requests share prediction calls without waiting
+  [{...row...}, ...]}`` answered with one object of the task's outputs (``mlops.tasks``: binary
+  ``probability`` and ``label``; multiclass ``label`` and ``probability_<class>``; regression
+  ``prediction``) and ``model_version`` per record, or a columnar body (``{"columns": {name:
+  [...]}}`` or MLflow's ``{"dataframe_split": {...}}``) answered with one list per output and
+  ``model_version``. Bodies are validated a column at a time against the schema generated from
+  the feature configuration (strict types, allowed categories, ranges, nullability, no unknown
+  or missing columns): bad input gets a 4xx with a JSON body that names the column and the row,
+  never a 5xx. Concurrent requests share prediction calls without waiting
   (``mlops.serving.batching``).
 * ``GET`` or ``POST /metadata`` the registered version, git commit, data md5 and metrics.
 * BentoML's own ``/healthz``, ``/livez``, ``/readyz``, ``/metrics`` and ``/docs.json`` (the
@@ -28,13 +29,13 @@ in ``params.yaml``.
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 import os
 from pathlib import Path
 from typing import Any
 
 import bentoml
-import numpy as np
 import pydantic_core
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -44,7 +45,6 @@ from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.bento import SCHEMA_FILE
 from mlops.serving.names import MODEL_ARGUMENT, ServingNames
 from mlops.serving.requests import BadRequest, RequestSchema, parse_json
-from mlops.threshold import decision_threshold
 
 MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
 # Oversized bodies up to this size are read and discarded before the 413 is sent.
@@ -80,7 +80,9 @@ if _stored is None:
     raise RuntimeError(
         f"BentoML model {NAMES.model_tag} is not in the model store; run `mlops bento-import` first"
     )
-REQUESTS = RequestSchema(json.loads(Path(_stored.path_of(SCHEMA_FILE)).read_text("utf-8")))
+_SCHEMA = json.loads(Path(_stored.path_of(SCHEMA_FILE)).read_text("utf-8"))
+REQUESTS = RequestSchema(_SCHEMA)
+OUTPUT_FIELDS: dict[str, dict[str, Any]] = _SCHEMA["outputs"]  # the task's (bento.py)
 
 
 def _error_body_schema() -> dict[str, Any]:
@@ -119,24 +121,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: _json(_error_body_schema(), "the body is larger than MLOPS_MAX_BODY_BYTES"),
     415: _json(_error_body_schema(), "the body is not JSON (Content-Type)"),
 }
-PROBABILITY = {"type": "number", "minimum": 0, "maximum": 1}
-LABEL = {"type": "integer", "enum": [0, 1]}
-OUTPUTS = ["probability", "label", "model_version"]
+OUTPUTS = [*OUTPUT_FIELDS, "model_version"]
 PREDICTION = {
     "type": "object",
     "required": OUTPUTS,
-    "properties": {
-        "probability": PROBABILITY,
-        "label": LABEL,
-        "model_version": {"type": "string"},
-    },
+    "properties": {**OUTPUT_FIELDS, "model_version": {"type": "string"}},
 }
 PREDICTIONS = {
     "type": "object",
     "required": OUTPUTS,
     "properties": {
-        "probability": {"type": "array", "items": PROBABILITY},
-        "label": {"type": "array", "items": LABEL},
+        **{name: {"type": "array", "items": spec} for name, spec in OUTPUT_FIELDS.items()},
         "model_version": {"type": "string"},
     },
 }
@@ -177,21 +172,18 @@ class ModelService:
         ref: Any = self.model_ref
         stored = ref.stored if isinstance(ref, bentoml.models.BentoModel) else ref
         self.model = joblib.load(stored.path_of(MODEL.name))
-        self.threshold = decision_threshold(self.model)
+        self.threshold = self.model.threshold_
         self.info = dict(stored.info.metadata)
         self.version = str(self.info.get("version", "unknown"))
-        self.batcher = Batcher(self._probabilities, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
+        self.batcher = Batcher(self.model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
         # Everything loaded so far (the libraries, the model) lives as long as the process:
         # out of the garbage collector's sight, a full collection no longer walks it, which
         # otherwise stalled one request in a hundred by tens of milliseconds.
         gc.freeze()
 
-    def _probabilities(self, frame: Any) -> np.ndarray:
-        return self.model.predict_proba(frame)[:, 1]
-
     @app.post(
         "/predict",
-        summary="the positive class's probability and the label of each row",
+        summary="the model's outputs for each row (the output columns of its task)",
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -217,24 +209,19 @@ class ModelService:
         except BadRequest as err:
             return refuse(err)
         try:
-            proba = await self.batcher.submit(batch)
+            scores = await self.batcher.submit(batch)
         except Overloaded as err:
             response = refuse(BadRequest(str(err), kind="overloaded", status=503))
             response.headers["Retry-After"] = "1"
             return response
-        labels = (proba >= self.threshold).astype(int).tolist()
+        columns = {k: v.tolist() for k, v in self.model.outputs_of(scores).items()}
         content: Any
         if batch.form == "records":
-            content = [
-                {"probability": p, "label": label, "model_version": self.version}
-                for p, label in zip(proba.tolist(), labels, strict=True)
-            ]
+            keys = OUTPUTS  # the output columns, then model_version
+            rows = zip(*columns.values(), itertools.repeat(self.version))
+            content = [dict(zip(keys, row)) for row in rows]  # noqa: B905 (repeat is endless)
         else:
-            content = {
-                "probability": proba.tolist(),
-                "label": labels,
-                "model_version": self.version,
-            }
+            content = {**columns, "model_version": self.version}
         return Response(pydantic_core.to_json(content), media_type="application/json")
 
     @app.get(

@@ -2,12 +2,13 @@
 
 Numeric features: population stability index (PSI) over the reference's quantile bins and the
 two-sample Kolmogorov-Smirnov test. Categorical features: PSI over the categories and a
-chi-square test of the two category counts. Plus the rate of the positive label. A feature
-drifts when its PSI reaches ``drift.psi_threshold`` or its test's p-value falls below
-``drift.ks_pvalue`` / ``drift.chi2_pvalue``; the target drifts when its rate moves by
-``drift.target_rate_delta`` or more. ``compare`` is the pure function; ``run`` reads the
-reference (a file, or ``data.path`` at a git revision through DVC) and writes
-``reports/drift.json``. With ``drift.fail_on_drift: false`` drift is a warning (exit 0).
+chi-square test of the two category counts. Plus the target, as fits the task
+(:func:`target_drift`). A feature drifts when its PSI reaches ``drift.psi_threshold`` or its
+test's p-value falls below ``drift.ks_pvalue`` / ``drift.chi2_pvalue``; a class's share (the
+positive label's rate, for binary) drifts when it moves by ``drift.target_rate_delta`` or more.
+``compare`` is the pure function; ``run`` reads the reference (a file, or ``data.path`` at a
+git revision through DVC) and writes ``reports/drift.json``. With ``drift.fail_on_drift:
+false`` drift is a warning (exit 0).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mlops.core.artifacts import DRIFT, TARGET, read_raw, read_raw_stream, write_json
+from mlops.core.artifacts import DRIFT, LABELS, TARGET, read_raw, read_raw_stream, write_json
 from mlops.core.errors import ArtifactError, DataError, MlopsError
 
 if TYPE_CHECKING:
@@ -111,15 +112,7 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> d
         if result["chi2_pvalue"] < cfg.chi2_pvalue:
             reasons.append(f"chi-square p-value {result['chi2_pvalue']:.2g} < {cfg.chi2_pvalue}")
         columns[name] = {**result, "drifted": bool(reasons), "reasons": reasons}
-    ref_rate, cur_rate = float(reference[TARGET].mean()), float(current[TARGET].mean())
-    target = {
-        "column": params.data.target,
-        "positive_label": params.data.positive_label,
-        "reference_rate": ref_rate,
-        "current_rate": cur_rate,
-        "delta": cur_rate - ref_rate,
-        "drifted": abs(cur_rate - ref_rate) >= cfg.target_rate_delta,
-    }
+    target = {"column": params.data.target, **target_drift(reference, current, params)}
     drifted = [name for name, r in columns.items() if r["drifted"]]
     return {
         "drift": bool(drifted) or target["drifted"],
@@ -129,6 +122,62 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> d
         "thresholds": cfg.model_dump(),
         "columns": columns,
     }
+
+
+def target_drift(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> dict:
+    """How the target moved, as fits the task: binary, the positive label's rate (by
+    ``drift.target_rate_delta``); multiclass, each class's share (the largest change, by the
+    same delta) and a chi-square test; regression, the target's distribution as a numeric
+    feature's (PSI, Kolmogorov-Smirnov). ``description`` says it in one line."""
+    cfg, task = params.drift, params.data.task
+    if task == "regression":
+        result = numeric_drift(reference[TARGET], current[TARGET], cfg.bins)
+        reasons = []
+        if result["psi"] >= cfg.psi_threshold:
+            reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
+        if result["ks_pvalue"] < cfg.ks_pvalue:
+            reasons.append(f"KS p-value {result['ks_pvalue']:.2g} < {cfg.ks_pvalue}")
+        return {
+            **result,
+            "description": f"mean {result['reference_mean']:.4g} → {result['current_mean']:.4g}"
+            f", PSI {result['psi']:.3f}",
+            "drifted": bool(reasons),
+            "reasons": reasons,
+        }
+    if task == "multiclass":
+        ref_labels, cur_labels = (_class_values(f) for f in (reference, current))
+        result = categorical_drift(ref_labels, cur_labels)
+        classes = sorted(set(ref_labels) | set(cur_labels))
+        ref_share = ref_labels.value_counts(normalize=True).reindex(classes, fill_value=0.0)
+        cur_share = cur_labels.value_counts(normalize=True).reindex(classes, fill_value=0.0)
+        change = cur_share - ref_share
+        largest = str(change.abs().idxmax())
+        delta = float(change[largest])
+        return {
+            **result,
+            "reference_shares": {k: round(float(v), 6) for k, v in ref_share.items()},
+            "current_shares": {k: round(float(v), 6) for k, v in cur_share.items()},
+            "largest_change": {"class": largest, "delta": delta},
+            "description": f"class shares: largest change {largest!r} "
+            f"{float(ref_share[largest]):.3f} → {float(cur_share[largest]):.3f} ({delta:+.3f})",
+            "drifted": abs(delta) >= cfg.target_rate_delta,
+        }
+    ref_rate, cur_rate = float(reference[TARGET].mean()), float(current[TARGET].mean())
+    return {
+        "positive_label": params.data.positive_label,
+        "reference_rate": ref_rate,
+        "current_rate": cur_rate,
+        "delta": cur_rate - ref_rate,
+        "description": f"rate of {params.data.positive_label!r} {ref_rate:.3f} → {cur_rate:.3f} "
+        f"({cur_rate - ref_rate:+.3f})",
+        "drifted": abs(cur_rate - ref_rate) >= cfg.target_rate_delta,
+    }
+
+
+def _class_values(frame: pd.DataFrame) -> pd.Series:
+    """A prepared frame's target as its class values (the index means a class of its own)."""
+    labels = np.asarray(frame.attrs.get(LABELS, []), dtype=object)
+    return pd.Series(labels[frame[TARGET].to_numpy(dtype=int)], name=TARGET)
 
 
 def read_at_revision(path: Path, rev: str, repo: str = ".") -> pd.DataFrame:
@@ -178,17 +227,16 @@ def run(
     target = report["target"]
     print(
         f"drift: {current_path} vs {ref_label}: {len(report['drifted_columns'])} of "
-        f"{len(report['columns'])} features drifted; target rate {target['reference_rate']:.3f} "
-        f"-> {target['current_rate']:.3f}"
+        f"{len(report['columns'])} features drifted; target {target['description']}"
     )
     for name in report["drifted_columns"]:
         print(f"  - {name}: {'; '.join(report['columns'][name]['reasons'])}")
     if target["drifted"]:
-        print(f"  - target {target['column']!r}: rate changed by {target['delta']:+.3f}")
+        print(f"  - target {target['column']!r}: {target['description']}")
     if report["drift"]:
         message = (
             f"drift detected in {', '.join(report['drifted_columns']) or 'no feature'}"
-            f"{' and the target rate' if target['drifted'] else ''}; details in {report_path}"
+            f"{' and the target' if target['drifted'] else ''}; details in {report_path}"
         )
         if params.drift.fail_on_drift:
             raise DriftDetectedError(message)

@@ -1,12 +1,16 @@
-"""The ``evaluate`` stage: score the saved model on the test split at its saved threshold.
+"""The ``evaluate`` stage: score the saved model on the test split (a binary model at its saved
+threshold) with the task's metrics.
 
-Writes ``metrics/evaluate.json`` and ``metrics/segments.json`` (DVC metrics),
-``plots/{roc,precision_recall,confusion,calibration,importance}.json`` (DVC plots declared in
-dvc.yaml) and the same plots as PNG images in ``plots/images/`` for reports.
+Writes ``metrics/evaluate.json`` and ``metrics/segments.json`` (DVC metrics), the task's plots
+as ``plots/<name>.json`` (binary: roc, precision_recall, confusion, calibration; multiclass:
+confusion, roc per class; regression: predicted_vs_actual, residuals; every task: importance;
+DVC plots declared in dvc.yaml) and the same plots as PNG images in ``plots/images/``.
 """
 
 from __future__ import annotations
 
+import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,43 +28,12 @@ from mlops.core.artifacts import (
     write_json,
 )
 from mlops.core.results import Evaluation
-from mlops.tasks.binary import BINARY, THRESHOLD
+from mlops.tasks import task_of
+from mlops.tasks.binary import THRESHOLD
 
 if TYPE_CHECKING:
     from mlops.core.config import Params
-
-MAX_CURVE_POINTS = 200
-
-
-def _thin(points: list[dict[str, float]], limit: int = MAX_CURVE_POINTS) -> list[dict[str, float]]:
-    """Keep at most ``limit`` points, always including both ends of the curve."""
-    if len(points) <= limit:
-        return points
-    idx = np.unique(np.linspace(0, len(points) - 1, limit).round().astype(int))
-    return [points[i] for i in idx]
-
-
-def calibration(y_true: Any, proba: Any, bins: int = 10) -> list[dict[str, float]]:
-    """Reliability data: per probability bin (uniform), mean prediction vs observed rate."""
-    y = np.asarray(y_true).astype(int)
-    p = np.asarray(proba, dtype="float64")
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
-    rows = []
-    for b in range(bins):
-        mask = which == b
-        if not mask.any():
-            continue
-        rows.append(
-            {
-                "bin_low": round(float(edges[b]), 6),
-                "bin_high": round(float(edges[b + 1]), 6),
-                "mean_predicted": round(float(p[mask].mean()), 6),
-                "fraction_positive": round(float(y[mask].mean()), 6),
-                "count": int(mask.sum()),
-            }
-        )
-    return rows
+    from mlops.tasks.base import Task
 
 
 def segment_labels(segments: Any) -> np.ndarray:
@@ -71,36 +44,45 @@ def segment_labels(segments: Any) -> np.ndarray:
 
 
 def segment_metrics(
-    y_true: Any, proba: Any, segments: Any, threshold: float
-) -> dict[str, dict[str, float]]:
-    """The metrics per value of a categorical column (ROC/PR-AUC only where both classes occur)."""
-    y = np.asarray(y_true).astype(int)
-    p = np.asarray(proba, dtype="float64")
+    task: Task,
+    y_true: Any,
+    scores: Any,
+    segments: Any,
+    threshold: float | None,
+    labels: list[str],
+) -> dict[str, dict[str, Any]]:
+    """The task's metrics per value of a categorical column, beside the segment's target
+    summary (``Task.summarise_target``); a metric a segment's rows cannot define (ROC-AUC of
+    one class, R² of one row) is left out."""
+    y = np.asarray(y_true)
     values = segment_labels(segments)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for value in sorted(set(values)):
         mask = values == value
-        ys, ps = y[mask], p[mask]
-        metrics = (
-            BINARY.compute(ys, ps, threshold)
-            if len(set(ys)) == 2
-            else _one_class(ys, ps, threshold)
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # sklearn's warnings about undefined metrics
+            metrics = _defined(task, y[mask], np.asarray(scores)[mask], threshold)
         out[value] = {
             "rows": int(mask.sum()),
-            "positive_rate": round(float(ys.mean()), 6),
+            **task.summarise_target(y[mask], labels),
             **metrics,
         }
     return out
 
 
-def _one_class(y: Any, p: Any, threshold: float) -> dict[str, float]:
-    """Metrics that are defined when a segment holds only one class."""
-    predicted = (p >= threshold).astype(int)
-    return {
-        "accuracy": round(float((predicted == y).mean()), 6),
-        "brier": round(float(np.mean((p - y) ** 2)), 6),
-    }
+def _defined(task: Task, y: np.ndarray, scores: np.ndarray, threshold: float | None) -> dict:
+    """The metrics of one segment that its rows define."""
+    if task.name == "binary" and len(set(y.tolist())) < 2:
+        predicted = (scores >= (THRESHOLD if threshold is None else threshold)).astype(int)
+        return {
+            "accuracy": round(float((predicted == y).mean()), 6),
+            "brier": round(float(np.mean((scores - y) ** 2)), 6),
+        }
+    try:
+        metrics = task.compute(y, scores, threshold)
+    except ValueError:  # e.g. a multiclass segment of one class: no ranking metric
+        metrics = {}
+    return {k: v for k, v in metrics.items() if not np.isnan(v)}
 
 
 def recorded_importance(model: Any, test: Any, params: Params) -> list[dict[str, float | str]]:
@@ -114,27 +96,44 @@ def recorded_importance(model: Any, test: Any, params: Params) -> list[dict[str,
         repeats=settings.importance_repeats,
         seed=settings.seed,
         max_rows=settings.importance_max_rows,
+        task=task_of(params),
     )
 
 
 def permutation_importance(
-    model: Any, x: Any, y: Any, *, repeats: int, seed: int, max_rows: int | None = None
+    model: Any,
+    x: Any,
+    y: Any,
+    *,
+    repeats: int,
+    seed: int,
+    max_rows: int | None = None,
+    task: Task | None = None,
 ) -> list[dict[str, float | str]]:
-    """Drop in test ROC-AUC when one raw input column is shuffled (mean and std over repeats).
+    """Drop in the task's headline metric (binary: test ROC-AUC) when one raw input column is
+    shuffled (mean and std over repeats), for a fitted model (or pipeline) ``model``.
 
-    With ``max_rows``, on a seeded random sample of that many rows (stratified by ``y``), so
-    its cost (repeats x columns predictions) stops growing with the test split.
+    With ``max_rows``, on a seeded random sample of that many rows (stratified by ``y`` for a
+    classifier), so its cost (repeats x columns predictions) stops growing with the test split.
     """
     from sklearn.inspection import permutation_importance as sk_permutation_importance
 
+    from mlops.tasks.binary import BINARY
+
+    task = task or BINARY
+    model = getattr(model, "pipeline", model)  # a FittedModel: its scikit-learn pipeline
     if max_rows is not None and len(x) > max_rows:
         from sklearn.model_selection import train_test_split
 
-        x, _, y, _ = train_test_split(x, y, train_size=max_rows, random_state=seed, stratify=y)
+        stratify = y if task.classification else None
+        x, _, y, _ = train_test_split(
+            x, y, train_size=max_rows, random_state=seed, stratify=stratify
+        )
 
     result = sk_permutation_importance(
-        model, x, y, scoring="roc_auc", n_repeats=repeats, random_state=seed, n_jobs=1
-    )
+        model, x, y, scoring=task.importance_scoring, n_repeats=repeats, random_state=seed,
+        n_jobs=1,
+    )  # fmt: skip
     rows: list[dict[str, float | str]] = [
         {
             "feature": str(name),
@@ -149,42 +148,28 @@ def permutation_importance(
 
 
 def evaluate(
-    y_true: Any, proba: Any, threshold: float = THRESHOLD, calibration_bins: int = 10
+    y_true: Any,
+    scores: Any,
+    threshold: float | None = THRESHOLD,
+    calibration_bins: int = 10,
+    *,
+    task: Task | None = None,
+    labels: list[str] | None = None,
 ) -> Evaluation:
-    """Metrics and plot data for one set of predictions at ``threshold`` (pure)."""
-    from sklearn.metrics import precision_recall_curve, roc_curve
+    """Metrics and plot data for one model's scores on a test split (pure; binary unless
+    ``task`` says otherwise)."""
+    from mlops.tasks.binary import BINARY
 
-    y_true = np.asarray(y_true).astype(int)
-    proba = np.asarray(proba, dtype="float64")
-    fpr, tpr, roc_thr = roc_curve(y_true, proba)
-    roc = [
-        {
-            "fpr": round(float(f), 6),
-            "tpr": round(float(t), 6),
-            "threshold": round(float(min(h, 1.0)), 6),
-        }
-        for f, t, h in zip(fpr, tpr, roc_thr, strict=True)
-    ]
-    precision, recall, pr_thr = precision_recall_curve(y_true, proba)
-    pr = [
-        {
-            "recall": round(float(r), 6),
-            "precision": round(float(p), 6),
-            "threshold": round(float(pr_thr[min(i, len(pr_thr) - 1)]), 6),
-        }
-        for i, (p, r) in enumerate(zip(precision, recall, strict=True))
-    ]
-    predicted = (proba >= threshold).astype(int)
-    confusion = [
-        {"actual": int(a), "predicted": int(p)} for a, p in zip(y_true, predicted, strict=True)
-    ]
+    task = task or BINARY
+    y = np.asarray(y_true)
+    values = np.asarray(scores, dtype="float64")
+    labels = list(labels) if labels is not None else ["0", "1"]
     return Evaluation(
-        metrics=BINARY.compute(y_true, proba, threshold),
-        roc=_thin(roc),
-        precision_recall=_thin(pr),
-        confusion=confusion,
-        calibration=calibration(y_true, proba, calibration_bins),
-        threshold=float(threshold),
+        metrics=task.compute(y, values, threshold),
+        plots=task.plot_data(y, values, threshold, labels, calibration_bins),
+        threshold=None if threshold is None else float(threshold),
+        task=task.name,
+        labels=labels,
     )
 
 
@@ -199,30 +184,27 @@ def run(
     from mlops.stages.plots import render_images
 
     model = train_mod.load()
+    task = task_of(params)
     test = read_prepared("test")
-    x = feature_frame(test, params)
     y = test[TARGET].to_numpy()
-    proba = model.predict_proba(x)[:, 1]
+    scores = model.scores(feature_frame(test, params))
     settings = params.evaluate
-    result = evaluate(y, proba, model.threshold_, settings.calibration_bins)
+    result = evaluate(
+        y, scores, model.threshold_, settings.calibration_bins, task=task, labels=model.labels_
+    )
     segments: dict[str, Any] = {}
     if settings.segment_column is not None:
         segments = {
             settings.segment_column: segment_metrics(
-                y, proba, test[settings.segment_column], model.threshold_
+                task, y, scores, test[settings.segment_column], model.threshold_, model.labels_
             )
         }
     importance = recorded_importance(model, test, params)
     write_json(metrics_file, result.metrics)
     write_json(segments_file, segments)
-    plots = {
-        "roc": result.roc,
-        "precision_recall": result.precision_recall,
-        "confusion": result.confusion,
-        "calibration": result.calibration,
-        "importance": importance,
-    }
-    for name, points in plots.items():
+    if plots_dir.exists():  # the plots of another task must not linger
+        shutil.rmtree(plots_dir)
+    for name, points in {**result.plots, IMPORTANCE.stem: importance}.items():
         write_json(plots_dir / f"{name}.json", points)
     images = render_images(result, importance, plots_dir / PLOT_IMAGES.name)
 
@@ -238,12 +220,13 @@ def run(
             artifacts={
                 SEGMENTS.name: segments,
                 IMPORTANCE.name: importance,
-                "calibration.json": result.calibration,
+                **({"calibration.json": result.calibration} if result.calibration else {}),
             },
             images_dir=images,
         )
     if not logged:
         print("evaluate: the model's MLflow run is not in this store; test metrics not logged")
     summary = ", ".join(f"{k} {v:.4f}" for k, v in result.metrics.items())
-    print(f"evaluate: {len(test)} test rows at threshold {model.threshold_:.4f}: {summary}")
+    cut = "" if model.threshold_ is None else f" at threshold {model.threshold_:.4f}"
+    print(f"evaluate: {len(test)} test rows{cut}: {summary}")
     return result

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from mlops.core.artifacts import (
+    LABELS,
     PREPARED_DIR,
     PREPARED_SUMMARY,
     TARGET,
@@ -21,6 +22,7 @@ from mlops.core.artifacts import (
     write_json,
 )
 from mlops.core.errors import DataError
+from mlops.tasks import task_of
 
 if TYPE_CHECKING:
     from mlops.core.config import Params
@@ -52,7 +54,9 @@ def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
     """Check the columns against params.yaml and give each its type.
 
     Numeric features become float64 (blank cells become missing values), categorical ones
-    strings, and the target a 0/1 integer column named ``target``.
+    strings, and the target a column named ``target`` as the task encodes it (binary: 1 for
+    ``data.positive_label``, else 0; multiclass: the class's index among the sorted labels;
+    regression: the number). The labels are in ``frame.attrs["labels"]``.
     """
     data, features = params.data, params.features
     expected = [data.target, *features.used]
@@ -72,21 +76,8 @@ def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
             "features.categorical or features.dropped; list it (or drop it) in params.yaml"
         )
 
-    target = raw[data.target].str.strip()
-    if target.isna().any():
-        raise DataError(
-            f"column {data.target!r} (data.target) has {int(target.isna().sum())} missing value(s)"
-        )
-    labels = sorted(target.unique())
-    if data.positive_label not in labels:
-        raise DataError(
-            f"data.positive_label: {data.positive_label!r} does not occur in column "
-            f"{data.target!r}; found labels {labels}"
-        )
-    if len(labels) != 2:
-        raise DataError(
-            f"column {data.target!r} (data.target) must have exactly 2 labels, found {labels}"
-        )
+    text = raw[data.target].astype("string").str.strip()
+    encoded = task_of(params).encode(text.mask(text == ""), data.target, data.positive_label)
 
     if data.id_column:
         ids = raw[data.id_column]
@@ -94,7 +85,8 @@ def clean(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
             dup = ids[ids.duplicated()].iloc[0]
             raise DataError(f"column {data.id_column!r} (data.id_column) has duplicate id {dup!r}")
     out = typed_features(raw, params)
-    out[TARGET] = (target == data.positive_label).astype("int64")
+    out[TARGET] = encoded.values
+    out.attrs[LABELS] = encoded.labels
     return out.reset_index(drop=True)
 
 
@@ -115,28 +107,36 @@ def typed_features(raw: pd.DataFrame, params: Params) -> pd.DataFrame:
 
 
 def split(frame: pd.DataFrame, params: Params) -> Split:
-    """Stratified, seeded train/test split (same input and params give the same split)."""
+    """Seeded train/test split, stratified by class for a classifier (same input and params
+    give the same split)."""
     from sklearn.model_selection import train_test_split
 
+    classification = task_of(params).classification
     counts = frame[TARGET].value_counts()
-    if counts.min() < 2:
+    if classification and counts.min() < 2:
+        labels = list(frame.attrs.get(LABELS) or [])
+        named = {labels[int(i)]: n for i, n in zip(counts.index, counts.tolist(), strict=True)}
         raise DataError(
             f"column {params.data.target!r} (data.target) has too few rows of one class to "
-            f"stratify: {counts.to_dict()}"
+            f"stratify: {named}"
         )
     train, test = train_test_split(
         frame,
         test_size=params.data.test_size,
         random_state=params.data.seed,
-        stratify=frame[TARGET],
+        stratify=frame[TARGET] if classification else None,
     )
-    return Split(train=train.reset_index(drop=True), test=test.reset_index(drop=True))
+    train, test = train.reset_index(drop=True), test.reset_index(drop=True)
+    for part in (train, test):
+        part.attrs[LABELS] = list(frame.attrs.get(LABELS, []))
+    return Split(train=train, test=test)
 
 
 def run(params: Params, out_dir: Path = PREPARED_DIR) -> Split:
     """CLI wrapper: raw CSV -> the train and test splits and their summary (core.artifacts)."""
     frame = clean(read_raw(params.data.path), params)
     result = split(frame, params)
+    task, labels = task_of(params), frame.attrs[LABELS]
     out_dir.mkdir(parents=True, exist_ok=True)
     result.train.to_parquet(out_dir / TRAIN_SPLIT.name, index=False)
     result.test.to_parquet(out_dir / TEST_SPLIT.name, index=False)
@@ -144,12 +144,15 @@ def run(params: Params, out_dir: Path = PREPARED_DIR) -> Split:
         "rows": len(frame),
         "train_rows": len(result.train),
         "test_rows": len(result.test),
-        "positive_rate": round(float(frame[TARGET].mean()), 6),
+        "task": task.name,
+        LABELS: labels,
+        "target": task.summarise_target(frame[TARGET].to_numpy(), labels),
         "missing_values": {k: int(v) for k, v in frame.isna().sum().items() if v},
     }
     write_json(out_dir / PREPARED_SUMMARY.name, summary)
     print(
         f"prepare: {summary['rows']} rows -> train {summary['train_rows']}, "
-        f"test {summary['test_rows']} (positive rate {summary['positive_rate']:.3f})"
+        f"test {summary['test_rows']} ({task.target_summary_name} "
+        f"{task.describe_summary(summary['target'])})"
     )
     return result

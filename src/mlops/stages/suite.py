@@ -10,7 +10,8 @@ wrong type or an inconsistent rule raises :class:`ConfigError` naming the dotted
 Column kinds:
 
 * ``id``: unique, never null.
-* ``target``: never null; its values are exactly ``values`` (every label occurs).
+* ``target``: never null. A classifier's: its values are exactly ``values`` (every label
+  occurs). A regression target's: numbers only, within ``min``/``max`` (no ``values``).
 * ``numeric``: every value a number (text such as ``"12 months"`` fails), within
   ``min``/``max`` (either may be null), at most ``max_null_fraction`` missing.
 * ``categorical``: values from ``values``, at most ``max_null_fraction`` missing.
@@ -48,6 +49,11 @@ class ColumnSpec(_Strict):
     max: float | None = None
     max_null_fraction: float = Field(default=0.0, ge=0.0, le=1.0)
 
+    @property
+    def numeric(self) -> bool:
+        """Numbers only: a numeric column, or a target without labels (regression)."""
+        return self.kind == "numeric" or (self.kind == "target" and self.values is None)
+
 
 class Suite(_Strict):
     name: str = Field(min_length=1)
@@ -61,6 +67,10 @@ class Suite(_Strict):
     def of_kind(self, kind: ColumnKind) -> list[str]:
         return [c for c, s in self.columns.items() if s.kind == kind]
 
+    @property
+    def numeric_columns(self) -> list[str]:
+        return [c for c, s in self.columns.items() if s.numeric]
+
 
 def _check(suite: Suite, path: Path) -> None:
     rows = suite.rows
@@ -71,14 +81,19 @@ def _check(suite: Suite, path: Path) -> None:
         raise ConfigError(f"{path}: columns: more than one target column: {targets}")
     for name, spec in suite.columns.items():
         key = f"{path}: columns.{name}"
-        if spec.kind in ("categorical", "target"):
+        if spec.kind == "categorical" or (spec.kind == "target" and spec.values is not None):
             if not spec.values:
                 raise ConfigError(f"{key}.values: a {spec.kind} column needs its allowed values")
             if spec.kind == "target" and len(set(spec.values)) < 2:
                 raise ConfigError(f"{key}.values: a target needs at least 2 labels")
+            if spec.kind == "target" and (spec.min is not None or spec.max is not None):
+                raise ConfigError(
+                    f"{key}: a target has either values (a classifier's labels) or min/max "
+                    "(a regression target's range), not both"
+                )
         elif spec.values is not None:
             raise ConfigError(f"{key}.values: only categorical and target columns have values")
-        if spec.kind != "numeric" and (spec.min is not None or spec.max is not None):
+        if not spec.numeric and (spec.min is not None or spec.max is not None):
             raise ConfigError(f"{key}: min/max apply to numeric columns only (kind {spec.kind})")
         if spec.min is not None and spec.max is not None and spec.max < spec.min:
             raise ConfigError(f"{key}.max: {spec.max} is below min ({spec.min})")
@@ -149,9 +164,15 @@ def _null_limit(fraction: float) -> float:
 
 
 def profile(
-    raw: Any, name: str, target: str | None = None, id_column: str | None = None
+    raw: Any,
+    name: str,
+    target: str | None = None,
+    id_column: str | None = None,
+    *,
+    numeric_target: bool = False,
 ) -> dict[str, Any]:
-    """A starting suite (as a YAML-ready mapping) from a reference frame read as text."""
+    """A starting suite (as a YAML-ready mapping) from a reference frame read as text; the
+    target's rule is its labels, or with ``numeric_target`` (regression) a range of numbers."""
     import pandas as pd
 
     n = len(raw)
@@ -170,7 +191,14 @@ def profile(
         non_null = text.dropna()
         numbers = pd.to_numeric(non_null, errors="coerce")
         spec: dict[str, Any]
-        if column == target:
+        if column == target and numeric_target:
+            if numbers.isna().any() or not len(non_null):
+                raise DataError(
+                    f"data.target: column {target!r} must be numeric for data.task regression"
+                )
+            low, high = _numeric_bounds(numbers)
+            spec = {"kind": "target", "min": low, "max": high}
+        elif column == target:
             spec = {"kind": "target", "values": sorted(non_null.unique().tolist())}
         elif column == id_column or (
             id_column is None and nulls == 0 and non_null.is_unique and numbers.isna().all()
@@ -201,7 +229,8 @@ HEADER = """\
 #   rows:     min/max number of data rows (max: null for no limit)
 #   columns:  every column of the file (any order; a missing or an extra column fails), with
 #     kind: id           unique, never null
-#     kind: target       never null; the labels are exactly `values` (each must occur)
+#     kind: target       never null; the labels are exactly `values` (each must occur), or,
+#                        for a regression target, numbers within min..max
 #     kind: numeric      numbers only (text fails), within min..max (null: unbounded)
 #     kind: categorical  one of `values`
 #     kind: text         free text (only the null limit is checked)

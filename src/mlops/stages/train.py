@@ -1,9 +1,10 @@
 """The ``train`` stage: fit preprocessing + model as one scikit-learn Pipeline and save it.
 
-A validation split is carved (stratified, seeded) from the training split: the pipeline is
-fitted on the rest, the model family may use the validation split for early stopping and
-learning curves, and the decision threshold is chosen on it. The saved artifact is a
-:class:`mlops.threshold.ThresholdedModel`: the fitted pipeline plus its threshold.
+A validation split is carved (seeded; stratified for a classifier) from the training split: the
+pipeline is fitted on the rest, the model family may use the validation split for early
+stopping and learning curves, and a binary model's decision threshold is chosen on it. The
+saved artifact is a :class:`mlops.models.fitted.FittedModel`: the fitted pipeline, its task,
+labels and (binary) threshold.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mlops.core.artifacts import (
     TRAIN_INFO,
     feature_frame,
     file_md5,
+    labels_of,
     read_prepared,
     write_json,
 )
@@ -28,8 +30,9 @@ from mlops.core.errors import ArtifactError
 from mlops.core.results import TrainResult
 from mlops.models import MODEL_FAMILIES, BuildContext
 from mlops.models.features import build_preprocessor
-from mlops.tasks.binary import BINARY
-from mlops.threshold import ThresholdedModel, choose_threshold
+from mlops.models.fitted import FittedModel
+from mlops.tasks import task_of
+from mlops.threshold import choose_threshold
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +44,7 @@ def build_pipeline(params: Params, device: str) -> Any:
     from sklearn.pipeline import Pipeline
 
     family = MODEL_FAMILIES[params.model_type]
-    context = BuildContext(seed=params.train.seed, device=device)
+    context = BuildContext(seed=params.train.seed, device=device, task=params.data.task)
     return Pipeline(
         [
             (
@@ -58,12 +61,17 @@ def fit(train: pd.DataFrame, params: Params, *, device: str | None = None) -> Tr
     from sklearn.model_selection import train_test_split
 
     resolved = device or resolve_device(params.train.device)
+    task = task_of(params)
     family = MODEL_FAMILIES[params.model_type]
     pipeline = build_pipeline(params, resolved)
     x = feature_frame(train, params)
     y = train[TARGET].to_numpy()
     x_fit, x_val, y_fit, y_val = train_test_split(
-        x, y, test_size=params.train.validation_size, random_state=params.train.seed, stratify=y
+        x,
+        y,
+        test_size=params.train.validation_size,
+        random_state=params.train.seed,
+        stratify=y if task.classification else None,
     )
     # Fit the preprocessing on the fitting part only, then the estimator through its family's
     # hook, which sees the (preprocessed) validation split for early stopping / curves.
@@ -74,21 +82,25 @@ def fit(train: pd.DataFrame, params: Params, *, device: str | None = None) -> Tr
     )
     if family.for_inference is not None:
         family.for_inference(pipeline.named_steps["model"])
-    val_proba = pipeline.predict_proba(x_val)[:, 1]
-    chosen = params.train.threshold
-    threshold = choose_threshold(y_val, val_proba, chosen.method, chosen.target_recall)
-    model = ThresholdedModel(pipeline, threshold).fit(x_val, y_val)
-    model.threshold_info_ = {
-        "method": chosen.method,
-        **({"target_recall": chosen.target_recall} if chosen.method == "recall" else {}),
-        "validation_rows": len(y_val),
-    }
-    fit_proba = pipeline.predict_proba(x_fit)[:, 1]
+    val_scores = task.scores(pipeline, x_val)
+    threshold, choice = None, {}
+    if task.name == "binary":
+        chosen = params.train.threshold
+        threshold = choose_threshold(y_val, val_scores, chosen.method, chosen.target_recall)
+        choice = {
+            "method": chosen.method,
+            **({"target_recall": chosen.target_recall} if chosen.method == "recall" else {}),
+        }
+    model = FittedModel(pipeline, task.name, tuple(labels_of(train)), threshold)
+    model.fit(x_val, y_val)
+    model.threshold_info_ = {**choice, "validation_rows": len(y_val)}
+    if not task.classification:  # batch scoring's summary histogram spans it
+        model.target_range_ = (float(y.min()), float(y.max()))
     return TrainResult(
         model=model,
         device=resolved,
-        train_metrics=BINARY.compute(y_fit, fit_proba, threshold),
-        validation_metrics=BINARY.compute(y_val, val_proba, threshold),
+        train_metrics=task.compute(y_fit, task.scores(pipeline, x_fit), threshold),
+        validation_metrics=task.compute(y_val, val_scores, threshold),
         curves=curves,
     )
 
@@ -105,15 +117,15 @@ def save(result: TrainResult, model_dir: Path = MODEL_DIR) -> Path:
     return path
 
 
-def load(model_dir: Path = MODEL_DIR) -> ThresholdedModel:
-    """The saved model: ``predict_proba``, ``predict`` at ``threshold_``, ``pipeline``."""
+def load(model_dir: Path = MODEL_DIR) -> FittedModel:
+    """The saved model: ``scores``, ``outputs``, ``pipeline``, ``threshold_``, ``labels_``."""
     import joblib
 
     path = model_dir / MODEL.name
     if not path.exists():
         raise ArtifactError(f"{path} does not exist; run `mlops train` (or `dvc repro`) first")
     model = joblib.load(path)
-    if not isinstance(model, ThresholdedModel):
+    if not isinstance(model, FittedModel):
         raise ArtifactError(
             f"{path} holds a {type(model).__name__}, not a model saved by this version of "
             "`mlops train`; retrain it (`dvc repro --force train`)"
@@ -146,7 +158,9 @@ def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> T
         "features": params.features.used,
         "train_rows": len(train),
         "validation_rows": result.model.threshold_info_["validation_rows"],
-        "threshold": round(result.threshold, 6),
+        "task": params.data.task,
+        "labels": result.model.labels_,
+        "threshold": None if result.threshold is None else round(result.threshold, 6),
         "threshold_choice": result.model.threshold_info_,
         "iterations": max((len(v) for v in result.curves.values()), default=None),
         "train_metrics": result.train_metrics,
@@ -162,9 +176,14 @@ def run(params: Params, model_dir: Path = MODEL_DIR, *, track: bool = True) -> T
     if mlflow_run is not None:
         mlflow_run["model_md5"] = file_md5(path)
         write_json(model_dir / MLFLOW_RUN.name, mlflow_run)
-    auc = result.validation_metrics["roc_auc"]
+    headline = task_of(params).headline
+    cut = (
+        ""
+        if result.threshold is None
+        else f", threshold {result.threshold:.4f} ({params.train.threshold.method})"
+    )
     print(
-        f"train: {params.model_type} on {resolved}, {len(train)} rows, validation ROC-AUC "
-        f"{auc:.4f}, threshold {result.threshold:.4f} ({params.train.threshold.method})"
+        f"train: {params.model_type} on {resolved}, {len(train)} rows, validation {headline} "
+        f"{result.validation_metrics[headline]:.4f}{cut}"
     )
     return result

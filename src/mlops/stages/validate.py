@@ -67,7 +67,7 @@ def typed_frame(raw: pd.DataFrame, suite: Suite) -> pd.DataFrame:
     for column in text_columns:
         text = raw[column].str.strip()
         frame[column] = text.mask(text == "")
-    for column in suite.of_kind("numeric"):
+    for column in suite.numeric_columns:
         if column in text_columns:
             values = pd.to_numeric(frame[column], errors="coerce")
             if not (frame[column].notna() & values.isna()).any():
@@ -130,7 +130,7 @@ def expectations(suite: Suite, *, engine: Engine = "pandas", scoring: bool = Fal
             )
         if spec.kind == "id" and not scoring:
             add(ex.ExpectColumnValuesToBeUnique(column=name), name, "unique", "unique values")
-        elif spec.kind == "numeric":
+        elif spec.numeric:
             add(
                 ex.ExpectColumnValuesToBeInTypeList(column=name, type_list=NUMERIC_TYPES[engine]),
                 name,
@@ -414,6 +414,7 @@ def init(params: Params, reference: Path | None, output: Path | None, force: boo
         name=target.stem,
         target=params.data.target if params.data.target in raw.columns else None,
         id_column=params.data.id_column if params.data.id_column in raw.columns else None,
+        numeric_target=params.data.task == "regression",
     )
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(dump_suite(doc, str(source)), encoding="utf-8")

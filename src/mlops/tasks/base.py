@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# The output columns' names (the output contract, Task.output_fields).
+LABEL = "label"
+PROBABILITY = "probability"
+PREDICTION = "prediction"
+
+# How reports name a metric (any other metric by its own name).
+DISPLAY = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "f1": "F1",
+    "roc_auc_ovr": "ROC-AUC (one-vs-rest)",
+    "f1_macro": "macro F1",
+    "balanced_accuracy": "balanced accuracy",
+    "rmse": "RMSE",
+    "mae": "MAE",
+    "r2": "R²",
+}
 
 EPS = 1e-15  # probabilities are clipped to [EPS, 1 - EPS] for the log loss, in every task
 
@@ -20,9 +42,65 @@ class Task(ABC):
     # against the baseline that a PR may show (judged on the report's intervals).
     default_gate: ClassVar[dict[str, Any]]
 
+    # How a segment's rows are summarised beside its metrics (segments.json, the report).
+    target_summary_name: ClassVar[str]
+    # The scikit-learn scorer of the permutation importance (on the headline metric), and what
+    # an importance means in its terms (e.g. "drop in ROC-AUC").
+    importance_scoring: ClassVar[str]
+    importance_meaning: ClassVar[str]
+    # The model families' estimator kind: "classifier" or "regressor".
+    estimator_kind: ClassVar[str]
+
+    # The two metrics a report's per-segment table shows (the headline first).
+    segment_pair: ClassVar[tuple[str, str]]
+    # The PR report's comparison images (stages.plots): file stem -> caption.
+    comparison_images: ClassVar[dict[str, str]]
+
     @property
     def metrics(self) -> tuple[str, ...]:
         return tuple(self.higher_is_better)
+
+    @property
+    def report_order(self) -> tuple[str, ...]:
+        """The order of the report's metric table."""
+        return self.metrics
+
+    @abstractmethod
+    def encode(self, target: pd.Series, column: str, positive_label: str | None) -> Encoded:
+        """The prepared target column (what models fit) from the raw one, and the labels (the
+        class values as in the data, in the order of the encoding); a bad target raises
+        :class:`~mlops.core.errors.DataError` naming ``column``."""
+
+    @abstractmethod
+    def scores(self, model: Any, x: Any) -> np.ndarray:
+        """What the metrics are computed from: a classifier's probabilities (one column for
+        ``binary``: the positive class), a regressor's predictions."""
+
+    @abstractmethod
+    def output_fields(self, labels: list[str]) -> dict[str, dict[str, Any]]:
+        """The output contract: each output column and its JSON schema, in order. Batch
+        scoring, the MLflow pyfunc and the service all answer with these columns."""
+
+    @abstractmethod
+    def outputs(
+        self, scores: np.ndarray, threshold: float | None, labels: list[str]
+    ) -> dict[str, np.ndarray]:
+        """The output columns (:meth:`output_fields`) of ``scores``."""
+
+    @abstractmethod
+    def plot_data(
+        self, y: np.ndarray, scores: np.ndarray, threshold: float | None, labels: list[str],
+        bins: int,
+    ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        """The test split's plots (``plots/<name>.json``, drawn as ``plots/images/<name>.png``)."""
+
+    @abstractmethod
+    def summarise_target(self, y: np.ndarray, labels: list[str]) -> dict[str, Any]:
+        """A segment's (or a split's) target in a few figures, e.g. the positive rate."""
+
+    @abstractmethod
+    def describe_summary(self, summary: dict[str, Any]) -> str:
+        """:meth:`summarise_target`'s figures as one short table cell."""
 
     @abstractmethod
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
@@ -40,6 +118,26 @@ class Task(ABC):
         if not self.classification:
             return [np.arange(len(y))]
         return [np.flatnonzero(y == label) for label in np.unique(y)]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A prepared target and, for a classifier, its labels (index i is class i)."""
+
+    values: np.ndarray
+    labels: list[str]
+
+
+def class_labels(target: pd.Series) -> list[str]:
+    """A classifier's labels (the target's distinct values as text), sorted."""
+    return sorted(str(v) for v in target.unique())
+
+
+def listed(labels: list[str], limit: int = 8) -> str:
+    """At most ``limit`` labels for a message, and how many more there are."""
+    shown = ", ".join(repr(v) for v in labels[:limit])
+    more = f" and {len(labels) - limit} more" if len(labels) > limit else ""
+    return f"{len(labels)} label(s): {shown}{more}"
 
 
 def resample_counts(strata: list[np.ndarray], n: int, resamples: int, seed: int) -> np.ndarray:
@@ -89,3 +187,19 @@ def ranking_metrics(pos: np.ndarray, neg: np.ndarray) -> tuple[np.ndarray, np.nd
 
 def rounded(values: dict[str, Any]) -> dict[str, float]:
     return {name: round(float(value), 6) for name, value in values.items()}
+
+
+def missing_target(target: pd.Series, column: str) -> None:
+    from mlops.core.errors import DataError
+
+    if target.isna().any():
+        raise DataError(
+            f"column {column!r} (data.target) has {int(target.isna().sum())} missing value(s)"
+        )
+
+
+def shares(y: np.ndarray, labels: list[str]) -> dict[str, float]:
+    """Each class's share of the rows ``y`` (class indices)."""
+    counts = np.bincount(y.astype(int), minlength=len(labels))
+    total = max(int(counts.sum()), 1)
+    return {label: round(float(c) / total, 6) for label, c in zip(labels, counts, strict=True)}

@@ -8,11 +8,28 @@ classes that occur in the rows scored, so a segment without some class is still 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from mlops.tasks.base import EPS, Ranked, Task, rounded
+from mlops.tasks.base import (
+    EPS,
+    LABEL,
+    PROBABILITY,
+    Encoded,
+    Ranked,
+    Task,
+    class_labels,
+    listed,
+    missing_target,
+    rounded,
+    shares,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+PROBABILITY_PREFIX = f"{PROBABILITY}_"  # an output column per class: probability_<class>
 
 
 class Multiclass(Task):
@@ -26,11 +43,73 @@ class Multiclass(Task):
     }
     headline = "roc_auc_ovr"
     classification = True
+    target_summary_name = "class shares"
+    importance_meaning = "drop in one-vs-rest ROC-AUC"
+    importance_scoring = "roc_auc_ovr"
+    estimator_kind = "classifier"
     default_gate: ClassVar[dict[str, Any]] = {
         "minimums": {"balanced_accuracy": 0.4},
         "max_regression": {"roc_auc_ovr": 0.01, "f1_macro": 0.02},
         "regression_rule": "significant",
     }
+
+    segment_pair = ("roc_auc_ovr", "f1_macro")
+    comparison_images: ClassVar[dict[str, str]] = {
+        "confusion": "Confusion matrices (each row: the shares of an actual class)"
+    }
+
+    def encode(self, target: pd.Series, column: str, positive_label: str | None) -> Encoded:
+        from mlops.core.errors import DataError
+
+        missing_target(target, column)
+        labels = class_labels(target)
+        if len(labels) < 3:
+            raise DataError(
+                f"column {column!r} (data.target) must have at least 3 labels for data.task "
+                f"multiclass, found {listed(labels)} (two labels: data.task binary)"
+            )
+        index = {label: i for i, label in enumerate(labels)}
+        return Encoded(target.astype(str).map(index).to_numpy(dtype="int64"), labels)
+
+    def scores(self, model: Any, x: Any) -> np.ndarray:
+        return np.asarray(model.predict_proba(x), dtype="float64")
+
+    def output_fields(self, labels: list[str]) -> dict[str, dict[str, Any]]:
+        probability = {"type": "number", "minimum": 0, "maximum": 1}
+        return {
+            LABEL: {"type": "string", "enum": list(labels)},
+            **{f"{PROBABILITY_PREFIX}{label}": probability for label in labels},
+        }
+
+    def outputs(
+        self, scores: np.ndarray, threshold: float | None, labels: list[str]
+    ) -> dict[str, np.ndarray]:
+        named = np.asarray(labels, dtype=object)
+        out: dict[str, np.ndarray] = {LABEL: named[scores.argmax(axis=1)]}
+        for i, label in enumerate(labels):
+            out[f"{PROBABILITY_PREFIX}{label}"] = scores[:, i]
+        return out
+
+    def plot_data(
+        self, y: np.ndarray, scores: np.ndarray, threshold: float | None, labels: list[str],
+        bins: int,
+    ) -> dict[str, list[dict[str, Any]]]:  # fmt: skip
+        from mlops.tasks import plotdata
+
+        actual = np.asarray(y).astype(int)
+        named = np.asarray(labels, dtype=object)
+        return {
+            "confusion": plotdata.confusion_rows(
+                named[actual].tolist(), named[scores.argmax(axis=1)].tolist()
+            ),
+            "roc": plotdata.per_class_roc(actual, scores, labels),
+        }
+
+    def summarise_target(self, y: np.ndarray, labels: list[str]) -> dict[str, Any]:
+        return {"class_shares": shares(y, labels)}
+
+    def describe_summary(self, summary: dict[str, Any]) -> str:
+        return ", ".join(f"{k} {v:.2f}" for k, v in summary.get("class_shares", {}).items())
 
     def compute(self, y: Any, scores: Any, threshold: float | None = None) -> dict[str, float]:
         from sklearn import metrics as skm

@@ -2,8 +2,9 @@
 
 The registry stores exactly the file DVC produced (same bytes, same md5), whatever the model
 family, and this wrapper (logged as MLflow "model from code": this file is copied into the
-model) loads it: ``predict`` returns the positive class's probability and the label at the
-model's saved decision threshold (0.5 when the model carries none).
+model) loads it: ``predict`` returns the task's output columns (``mlops.tasks``: binary
+``probability`` and ``label``, multiclass ``label`` and ``probability_<class>``, regression
+``prediction``), as batch scoring and the service do.
 """
 
 from __future__ import annotations
@@ -13,25 +14,19 @@ from typing import Any
 from mlflow.models import set_model
 from mlflow.pyfunc import PythonModel
 
-from mlops.threshold import decision_threshold
-
 ARTIFACT_KEY = "model"
 
 
-class ThresholdedPyfunc(PythonModel):
+class ModelPyfunc(PythonModel):
     def load_context(self, context: Any) -> None:
         import joblib
 
         self.model = joblib.load(context.artifacts[ARTIFACT_KEY])
-        self.threshold = decision_threshold(self.model)
 
     def predict(self, context, model_input, params=None):
         import pandas as pd
 
-        proba = self.model.predict_proba(model_input)[:, 1]
-        return pd.DataFrame(
-            {"probability": proba, "label": (proba >= self.threshold).astype("int64")}
-        )
+        return pd.DataFrame(self.model.outputs(model_input))
 
 
-set_model(ThresholdedPyfunc())
+set_model(ModelPyfunc())

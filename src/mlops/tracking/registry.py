@@ -160,7 +160,7 @@ def _ensure_registered_model(mlclient: Any, name: str) -> None:
     except MlflowException:
         try:
             mlclient.create_registered_model(
-                name, description=f"{name}: the binary classifier of `mlops register`"
+                name, description=f"{name}: registered by `mlops register` (see its data.task)"
             )
         except MlflowException as exc:  # created concurrently by another registration
             if "already exists" not in str(exc).lower() and "RESOURCE_ALREADY_EXISTS" not in str(
@@ -218,10 +218,9 @@ def _log_and_register(params: Params, candidate: Candidate) -> str:
     import joblib
 
     model = joblib.load(candidate.model_path)
-    proba = model.predict_proba(example)[:, 1]
     import pandas as pd
 
-    output = pd.DataFrame({"probability": proba, "label": (proba >= 0.5).astype("int64")})
+    output = pd.DataFrame(model.outputs(example))
     tags = candidate.tags()
     import warnings
 

@@ -109,13 +109,15 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
     versions = provenance.package_versions()
     x = feature_frame(train, params)
     example = x.head(5)
-    signature = infer_signature(example, result.model.predict_proba(example))
+    signature = infer_signature(example, result.model.scores(example))
+    classifier = result.model.task_.classification
     run_name = f"{params.model_type}-{(commit or 'nogit')[:8]}"
     with mlflow.start_run(run_name=run_name) as run:
         mlflow.log_params(logged_params(params))
         mlflow.log_metrics({f"train_{k}": v for k, v in result.train_metrics.items()})
         mlflow.log_metrics({f"val_{k}": v for k, v in result.validation_metrics.items()})
-        mlflow.log_metric("threshold", result.threshold)
+        if result.threshold is not None:
+            mlflow.log_metric("threshold", result.threshold)
         log_curves(mlflow, result.curves)
         tags = {
             "git_commit": commit or "unknown",
@@ -137,7 +139,7 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
             name="model",
             signature=signature,
             input_example=example,
-            pyfunc_predict_fn="predict_proba",
+            pyfunc_predict_fn="predict_proba" if classifier else "predict",
             serialization_format="skops",
             skops_trusted_types=_skops_types(result.model),
             pip_requirements=provenance.model_requirements(params.model_type),
