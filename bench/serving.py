@@ -220,7 +220,7 @@ def breakdown(repo: Path, body: dict[str, Any], seconds: float) -> dict[str, flo
     import joblib
     import pydantic_core
 
-    from mlops.serving.requests import model_frame
+    from mlops.serving.requests import answer, model_frame
 
     requests = _requests(repo)
     model = joblib.load(repo / "models" / "model.joblib")
@@ -234,19 +234,11 @@ def breakdown(repo: Path, body: dict[str, Any], seconds: float) -> dict[str, flo
         state["frame"] = model_frame(state["batch"].columns)
 
     def predict() -> None:
-        state["proba"] = model.predict_proba(state["frame"])[:, 1]
+        state["scores"] = model.scores(state["frame"])
 
     def respond() -> None:
-        proba = state["proba"]
-        labels = (proba >= 0.5).astype(int).tolist()
-        if state["batch"].form == "records":
-            out: Any = [
-                {"probability": p, "label": label, "model_version": "1"}
-                for p, label in zip(proba.tolist(), labels, strict=True)
-            ]
-        else:
-            out = {"probability": proba.tolist(), "label": labels, "model_version": "1"}
-        pydantic_core.to_json(out)
+        outputs = model.outputs_of(state["scores"])
+        pydantic_core.to_json(answer(outputs, state["batch"].form, "1"))
 
     steps = {"validate": parse, "frame": frame, "predict": predict, "response": respond}
     times: dict[str, list[float]] = {name: [] for name in steps}

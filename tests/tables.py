@@ -49,6 +49,46 @@ def binary_table(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
+def task_table(task: str, n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """:func:`binary_table` with a target of ``task`` (the same features and blanks):
+
+    * binary: ``outcome`` as there;
+    * multiclass: ``outcome`` one of ``low``, ``mid``, ``high``, the most likely of three
+      classes whose scores follow ``amount`` and ``colour``;
+    * regression: ``outcome`` a number, ``2 * amount + 15`` for red, plus noise (sd 5).
+    """
+    frame = binary_table(n, seed)
+    if task == "binary":
+        return frame
+    rng = np.random.default_rng(seed + 1000)
+    amount = pd.to_numeric(frame["amount"].replace("", np.nan)).fillna(50).to_numpy()
+    red = (frame["colour"] == "red").to_numpy()
+    if task == "multiclass":
+        centred = 0.15 * (amount - 50)
+        scores = np.column_stack([-centred, 0 * amount + 2.0 * red - 0.5, centred])
+        scores += rng.gumbel(size=scores.shape)  # a multinomial logit draw
+        frame["outcome"] = np.array(["low", "mid", "high"], dtype=object)[scores.argmax(axis=1)]
+    else:
+        frame["outcome"] = (2 * amount + 15 * red + rng.normal(0, 5, n)).round(2).astype(str)
+    return frame
+
+
+def task_params(task: str, data_path: Path, tmp: Path) -> dict[str, Any]:
+    """:func:`binary_params` for :func:`task_table` of ``task`` (its default gate and family)."""
+    from mlops.tasks import TASKS
+
+    doc = binary_params(data_path, tmp)
+    if task == "binary":
+        return doc
+    doc["data"]["task"] = task
+    doc["data"].pop("positive_label")
+    doc["train"].pop("threshold")
+    doc["gate"] = TASKS[task].default_gate
+    if task == "regression":
+        doc["model"]["type"] = "ridge"
+    return doc
+
+
 def params_document(**sections: dict[str, Any]) -> dict[str, Any]:
     """The shipped params.yaml as a mapping, with the given sections' keys replaced."""
     doc = yaml.safe_load((REPO_ROOT / "params.yaml").read_text())

@@ -375,8 +375,9 @@ def confusion(report: ReportJson, image_base: Path) -> list[str]:
             "_Images not published (`report.publish_images: false`); they are in the "
             "workflow's artifacts._"
         )
-    title = "Confusion matrices and curve images" if cm is not None else ", ".join(images.values())
-    return details(title, body)
+    if cm is None:  # no Mermaid charts above: the images are the plots, shown open
+        return body
+    return details("Confusion matrices and curve images", body)
 
 
 def importance(report: ReportJson, image_base: Path) -> list[str]:

@@ -344,3 +344,16 @@ def _label(loc: list[str | int]) -> str:
     for part in loc:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
     return text
+
+
+def answer(outputs: dict[str, np.ndarray], form: str, version: str) -> Any:
+    """The JSON content of a prediction: the model's output columns (``FittedModel.outputs``)
+    and ``model_version``, as one object per row for ``records``, else one list per column."""
+    import itertools
+
+    columns = {name: values.tolist() for name, values in outputs.items()}
+    if form == "records":
+        keys = [*columns, "model_version"]
+        rows = zip(*columns.values(), itertools.repeat(version))
+        return [dict(zip(keys, row)) for row in rows]  # noqa: B905 (repeat is endless)
+    return {**columns, "model_version": version}

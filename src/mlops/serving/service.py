@@ -29,7 +29,6 @@ in ``params.yaml``.
 from __future__ import annotations
 
 import gc
-import itertools
 import json
 import os
 from pathlib import Path
@@ -44,7 +43,7 @@ from mlops.core.artifacts import MODEL
 from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.bento import SCHEMA_FILE
 from mlops.serving.names import MODEL_ARGUMENT, ServingNames
-from mlops.serving.requests import BadRequest, RequestSchema, parse_json
+from mlops.serving.requests import BadRequest, RequestSchema, answer, parse_json
 
 MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
 # Oversized bodies up to this size are read and discarded before the 413 is sent.
@@ -214,14 +213,7 @@ class ModelService:
             response = refuse(BadRequest(str(err), kind="overloaded", status=503))
             response.headers["Retry-After"] = "1"
             return response
-        columns = {k: v.tolist() for k, v in self.model.outputs_of(scores).items()}
-        content: Any
-        if batch.form == "records":
-            keys = OUTPUTS  # the output columns, then model_version
-            rows = zip(*columns.values(), itertools.repeat(self.version))
-            content = [dict(zip(keys, row)) for row in rows]  # noqa: B905 (repeat is endless)
-        else:
-            content = {**columns, "model_version": self.version}
+        content = answer(self.model.outputs_of(scores), batch.form, self.version)
         return Response(pydantic_core.to_json(content), media_type="application/json")
 
     @app.get(

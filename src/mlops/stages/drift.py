@@ -125,10 +125,12 @@ def compare(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> d
 
 
 def target_drift(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> dict:
-    """How the target moved, as fits the task: binary, the positive label's rate (by
-    ``drift.target_rate_delta``); multiclass, each class's share (the largest change, by the
-    same delta) and a chi-square test; regression, the target's distribution as a numeric
-    feature's (PSI, Kolmogorov-Smirnov). ``description`` says it in one line."""
+    """How the target moved, as fits the task: binary, the positive label's rate; multiclass,
+    each class's share (the largest change): either drifts when it moves by at least
+    ``drift.target_rate_delta`` and a chi-square test of the class counts says it is not chance
+    (p below ``drift.chi2_pvalue``: a small sample's noise is no alarm); regression, the
+    target's distribution as a numeric feature's (PSI, Kolmogorov-Smirnov). ``description``
+    says it in one line."""
     cfg, task = params.drift, params.data.task
     if task == "regression":
         result = numeric_drift(reference[TARGET], current[TARGET], cfg.bins)
@@ -160,17 +162,21 @@ def target_drift(reference: pd.DataFrame, current: pd.DataFrame, params: Params)
             "largest_change": {"class": largest, "delta": delta},
             "description": f"class shares: largest change {largest!r} "
             f"{float(ref_share[largest]):.3f} → {float(cur_share[largest]):.3f} ({delta:+.3f})",
-            "drifted": abs(delta) >= cfg.target_rate_delta,
+            "drifted": abs(delta) >= cfg.target_rate_delta
+            and result["chi2_pvalue"] < cfg.chi2_pvalue,
         }
     ref_rate, cur_rate = float(reference[TARGET].mean()), float(current[TARGET].mean())
+    test = categorical_drift(reference[TARGET], current[TARGET])
+    material = abs(cur_rate - ref_rate) >= cfg.target_rate_delta
     return {
         "positive_label": params.data.positive_label,
         "reference_rate": ref_rate,
         "current_rate": cur_rate,
         "delta": cur_rate - ref_rate,
+        "chi2_pvalue": test["chi2_pvalue"],
         "description": f"rate of {params.data.positive_label!r} {ref_rate:.3f} → {cur_rate:.3f} "
-        f"({cur_rate - ref_rate:+.3f})",
-        "drifted": abs(cur_rate - ref_rate) >= cfg.target_rate_delta,
+        f"({cur_rate - ref_rate:+.3f}, chi-square p {test['chi2_pvalue']:.2g})",
+        "drifted": material and test["chi2_pvalue"] < cfg.chi2_pvalue,
     }
 
 
