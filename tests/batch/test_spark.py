@@ -27,6 +27,10 @@ pytestmark = [
 MASTER = "local[2]"
 
 
+def on_pandas_summary_counts(path):
+    return json.loads(output.summary_path(path).read_text())["label_counts"]
+
+
 def test_spark_scores_equal_the_pandas_engines_and_the_models(
     tmp_path, params, demo_csv, batch_model, expected_proba
 ):
@@ -45,7 +49,8 @@ def test_spark_scores_equal_the_pandas_engines_and_the_models(
     assert (a["label"] == b["label"]).all()
     assert set(b["model_md5"]) == set(a["model_md5"])
     assert summary["rows"] == len(ids) and summary["engine"] == "spark"
-    assert summary["positives"] == int(a["label"].sum())
+    assert summary["positives"] == int((a["label"] == "Yes").sum())
+    assert summary["label_counts"] == on_pandas_summary_counts(on_pandas)
     on_pandas_summary = json.loads(output.summary_path(on_pandas).read_text())
     assert summary["probability_quantiles"] == on_pandas_summary["probability_quantiles"]
 

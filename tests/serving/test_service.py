@@ -45,7 +45,8 @@ def test_valid_batch_matches_the_model_in_process(server, test_records):
     assert len(body) == len(records)
     got = np.array([row["probability"] for row in body])
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
-    assert {row["label"] for row in body} <= {0, 1}
+    # the class value as in the data (the demo's "Yes" / "No"), at the saved threshold
+    assert {row["label"] for row in body} <= {"No", "Yes"}
     assert all(row["model_version"] == body[0]["model_version"] for row in body)
 
 
@@ -405,3 +406,9 @@ def test_openapi_document_matches_the_service(server):
         error = predict["responses"][status]["content"]["application/json"]["schema"]
         assert error["properties"]["detail"]["type"] == "array"
     assert {"get", "post"} <= set(spec["paths"]["/metadata"])
+    from mlops.ci.workflow import output_fields
+
+    outputs = output_fields(spec)  # the binary task's contract, the labels as in the data
+    assert list(outputs) == ["probability", "label", "model_version"]
+    assert outputs["label"] == {"type": "string", "enum": ["No", "Yes"]}
+    assert outputs["probability"] == {"type": "number", "minimum": 0, "maximum": 1}

@@ -39,30 +39,20 @@ class Params(BaseModel):
 def build(params: Params, context: BuildContext) -> Any:
     from mlops.models.keras_estimator import KerasMLPClassifier, KerasMLPRegressor
 
+    common: dict[str, Any] = {
+        "hidden_units": tuple(params.hidden_units),
+        "dropout": params.dropout,
+        "l2": params.l2,
+        "learning_rate": params.learning_rate,
+        "batch_size": params.batch_size,
+        "max_epochs": params.max_epochs,
+        "patience": params.patience,
+        "device": context.device,
+        "random_state": context.seed,
+    }
     if context.regression:
-        return KerasMLPRegressor(
-            hidden_units=tuple(params.hidden_units),
-            dropout=params.dropout,
-            l2=params.l2,
-            learning_rate=params.learning_rate,
-            batch_size=params.batch_size,
-            max_epochs=params.max_epochs,
-            patience=params.patience,
-            device=context.device,
-            random_state=context.seed,
-        )
-    return KerasMLPClassifier(
-        hidden_units=tuple(params.hidden_units),
-        dropout=params.dropout,
-        l2=params.l2,
-        learning_rate=params.learning_rate,
-        batch_size=params.batch_size,
-        max_epochs=params.max_epochs,
-        patience=params.patience,
-        class_weight=params.class_weight,
-        device=context.device,
-        random_state=context.seed,
-    )
+        return KerasMLPRegressor(**common)
+    return KerasMLPClassifier(class_weight=params.class_weight, **common)
 
 
 def fit(estimator: Any, x: Any, y: Any, x_val: Any, y_val: Any) -> dict[str, list[float]]:

@@ -92,17 +92,24 @@ def categorical_drift(reference: pd.Series, current: pd.Series) -> dict[str, Any
     }
 
 
+def numeric_reasons(result: dict[str, Any], params: Params) -> list[str]:
+    """Why a numeric column (or a regression target) drifted: PSI and KS beyond the limits."""
+    cfg = params.drift
+    reasons = []
+    if result["psi"] >= cfg.psi_threshold:
+        reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
+    if result["ks_pvalue"] < cfg.ks_pvalue:
+        reasons.append(f"KS p-value {result['ks_pvalue']:.2g} < {cfg.ks_pvalue}")
+    return reasons
+
+
 def compare(reference: pd.DataFrame, current: pd.DataFrame, params: Params) -> dict[str, Any]:
     """Per-feature drift and the target rate; frames as ``stages.prepare.clean`` returns them."""
     cfg = params.drift
     columns: dict[str, dict[str, Any]] = {}
     for name in params.features.numeric:
         result = numeric_drift(reference[name], current[name], cfg.bins)
-        reasons = []
-        if result["psi"] >= cfg.psi_threshold:
-            reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
-        if result["ks_pvalue"] < cfg.ks_pvalue:
-            reasons.append(f"KS p-value {result['ks_pvalue']:.2g} < {cfg.ks_pvalue}")
+        reasons = numeric_reasons(result, params)
         columns[name] = {**result, "drifted": bool(reasons), "reasons": reasons}
     for name in params.features.categorical:
         result = categorical_drift(reference[name], current[name])
@@ -134,11 +141,7 @@ def target_drift(reference: pd.DataFrame, current: pd.DataFrame, params: Params)
     cfg, task = params.drift, params.data.task
     if task == "regression":
         result = numeric_drift(reference[TARGET], current[TARGET], cfg.bins)
-        reasons = []
-        if result["psi"] >= cfg.psi_threshold:
-            reasons.append(f"PSI {result['psi']:.3f} >= {cfg.psi_threshold}")
-        if result["ks_pvalue"] < cfg.ks_pvalue:
-            reasons.append(f"KS p-value {result['ks_pvalue']:.2g} < {cfg.ks_pvalue}")
+        reasons = numeric_reasons(result, params)
         return {
             **result,
             "description": f"mean {result['reference_mean']:.4g} → {result['current_mean']:.4g}"

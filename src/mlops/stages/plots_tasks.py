@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from mlops.core.results import Evaluation
 
 
+COLORS = ("tab:grey", "tab:blue")  # the baseline, this PR (as in the binary charts)
+
+
 def normalised_confusion(evaluation: Evaluation) -> np.ndarray:
     """``[actual][predicted]`` shares of each actual class's rows, classes in label order."""
     index = {label: i for i, label in enumerate(evaluation.labels)}
@@ -103,12 +106,14 @@ def regression_images(evaluation: Evaluation, out_dir: Path) -> None:
     save(fig, out_dir / "residuals.png")
 
 
-def _residual_bars(axis: Any, evaluation: Evaluation, label: str | None) -> None:
+def _residual_bars(
+    axis: Any, evaluation: Evaluation, label: str | None, color: str = "tab:blue"
+) -> None:
     bins = evaluation.plots["residuals"]
     widths = [b["bin_high"] - b["bin_low"] for b in bins]
     axis.bar(
         [b["bin_low"] for b in bins], [b["count"] for b in bins], width=widths, align="edge",
-        alpha=0.5, label=label,
+        alpha=0.5, label=label, color=color,
     )  # fmt: skip
     axis.axvline(0, color="grey", linestyle="--", linewidth=1)
     axis.set_xlabel("Residual (predicted - actual)")
@@ -121,9 +126,8 @@ def regression_comparison(
     paths = {n: out_dir / f"{n}.png" for n in ("predicted_vs_actual", "residuals")}
     fig, ax = figure("Predicted vs actual (this PR's test split)")
     everything: list[float] = []
-    for (label, ev), color in zip(
-        _models(candidate, baseline, baseline_label), ("tab:grey", "tab:blue"), strict=True
-    ):
+    models = list(zip(_models(candidate, baseline, baseline_label), COLORS, strict=True))
+    for (label, ev), color in models:
         actual, predicted = _points(ev)
         everything += actual + predicted
         rmse = ev.metrics["rmse"]
@@ -134,8 +138,8 @@ def regression_comparison(
     ax.legend(loc="upper left", title="RMSE", fontsize=8)
     save(fig, paths["predicted_vs_actual"])
     fig, ax = figure("Residuals (this PR's test split)")
-    for label, ev in _models(candidate, baseline, baseline_label):
-        _residual_bars(ax, ev, label)
+    for (label, ev), color in models:
+        _residual_bars(ax, ev, label, color)
     ax.legend(loc="upper right", fontsize=8)
     save(fig, paths["residuals"])
     return paths
