@@ -4,7 +4,8 @@ category) and a regression target (ggplot2's mpg: highway miles per gallon). Eac
 new user would: `mlops init`, `dvc repro`, a commit and a fresh clone, a changed param reported
 against main (an interval for every metric of the task), `mlops gate`, register and promote,
 `mlops predict` on pandas and on Spark (the same outputs to 1e-9), and the bento over HTTP
-answering the task's output contract. The binary task's own walk is tests/test_own_data.py."""
+answering the task's output contract; a report against the template's own binary commit says
+there is nothing to compare with. The binary task's own walk is tests/test_own_data.py."""
 
 from __future__ import annotations
 
@@ -110,6 +111,16 @@ def test_a_public_table_of_each_task_from_init_to_a_served_model(tmp_path, case)
     for image in report["images"].values():
         assert (clone / image).is_file()
     run(["mlops", "gate"], clone)
+    if case.task == "multiclass":
+        # Against the template's own commit (the demo's binary model): nothing comparable, as
+        # for a team's first PR on its table; the comment says why and gates on the minimums.
+        run(["mlops", "report", "--base-rev", "main~1", "--base-name", "template"], clone)
+        alone = json.loads((clone / "reports" / "report" / "report.json").read_text())
+        assert "predicts data.task binary" in alone["no_baseline"]
+        assert {r["kind"] for r in alone["gate"]} == {"minimum"}
+        text = (clone / "report.md").read_text()
+        assert "(minimums only): no comparable baseline" in text and "confusion.png" in text
+        run(["mlops", "gate"], clone)
 
     # Registry, batch scoring on both engines, the bento over HTTP.
     env = {**run_env(), "BENTOML_HOME": str(tmp_path / "bentoml")}

@@ -34,9 +34,9 @@ from mlops.core.artifacts import (
     write_atomic,
 )
 from mlops.core.errors import MlopsError
-from mlops.report import compare, sections
+from mlops.report import compare, sections, uncompared
 from mlops.report import gate as gate_mod
-from mlops.report.baseline import Baseline, choose_baseline
+from mlops.report.baseline import Baseline, BaselineError, choose_baseline
 from mlops.report.schema import (
     BaselineSide,
     BootstrapDoc,
@@ -91,7 +91,7 @@ def actions_links() -> dict[str, str]:
     return {"run": run, "artifacts": f"{run}#artifacts"}
 
 
-def _validation(doc: dict[str, Any] | None) -> Validation | None:
+def validation_summary(doc: dict[str, Any] | None) -> Validation | None:
     if doc is None:
         return None
     return Validation(
@@ -170,7 +170,7 @@ def build(inp: Inputs) -> Report:
         verdict="failed" if failed else "passed",
         failures=failed,
         task=task.name,
-        validation=_validation(inp.validation),
+        validation=validation_summary(inp.validation),
         gate=results,
         candidate=ModelSide(
             commit=inp.commit,
@@ -227,32 +227,6 @@ def build(inp: Inputs) -> Report:
     return Report(sections.comparison(data, inp.image_base), data, images=inp.images)
 
 
-def validation_failed(params: Params, validation: dict[str, Any]) -> Report:
-    """The report of a PR whose data failed validation: the failures, no model comparison."""
-    from mlops.stages.outcomes import failure_sentences
-
-    sentences = failure_sentences(validation) or [f"see {VALIDATION}"]
-    summary = _validation(validation)
-    assert summary is not None
-    summary.data = str(validation.get("data", params.data.path))
-    summary.suite = str(validation.get("suite", params.validation.suite))
-    summary.failed = validation.get("failed", len(sentences))
-    rows = validation.get("rows")
-    summary.rows = rows if isinstance(rows, int) else None
-    data = ReportJson(
-        verdict="failed",
-        failures=[f"data validation failed: {sentence}" for sentence in sentences],
-        validation=summary,
-        validation_failed=True,
-        failed_expectations=sentences,
-        commit=git_commit(),
-        data_version=provenance.data_version(),
-        model_type=params.model_type,
-        links=actions_links(),
-    )
-    return Report(sections.validation_failed(data), data)
-
-
 def run(
     params: Params,
     *,
@@ -270,7 +244,7 @@ def run(
     from mlops.stages import drift as drift_mod
     from mlops.stages import train as train_mod
     from mlops.stages.evaluate import recorded_importance
-    from mlops.stages.plots import render_comparison
+    from mlops.stages.plots import render_comparison, render_images
     from mlops.stages.prepare import clean
 
     validation = None
@@ -280,7 +254,7 @@ def run(
         # No model was trained: the reviewer still gets a report saying which data is wrong.
         if out_dir.exists():
             shutil.rmtree(out_dir)
-        return _publish(validation_failed(params, validation), output, out_dir)
+        return _publish(uncompared.validation_failed(params, validation), output, out_dir)
 
     model = train_mod.load()  # fail early (exit 1) before touching git / DVC
     test = read_prepared("test")
@@ -294,7 +268,25 @@ def run(
     candidate_eval, cand_p = compare.score(
         model, test, params.features.used, sections.CANDIDATE, bins, task
     )
-    baseline_eval, base_p = compare.score(base.model, test, base.features, base.label, bins, task)
+    if IMPORTANCE.exists():  # the evaluate stage's, for this very model and test split
+        importance = json.loads(IMPORTANCE.read_text(encoding="utf-8"))
+    else:
+        importance = recorded_importance(model, test, params)
+    try:
+        baseline_eval, base_p = compare.score(
+            base.model, test, base.features, base.label, bins, task
+        )
+    except BaselineError as exc:  # e.g. a first PR on a new table: nothing to compare with
+        print(f"report: no comparison: {exc}")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        shown = render_images(candidate_eval, importance, out_dir)
+        alone = uncompared.without_baseline(
+            params, base, str(exc), candidate_eval, raw=raw, test_rows=len(test),
+            validation=validation, images={p.stem: p for p in sorted(shown.glob("*.png"))},
+            image_base=output.resolve().parent,
+        )  # fmt: skip
+        return _publish(alone, output, out_dir)
     segment_column = params.evaluate.segment_column
     intervals, segments = compare.uncertainty(
         test[TARGET].to_numpy(), base_p, cand_p, task=task, labels=candidate_eval.labels,
@@ -310,10 +302,6 @@ def run(
             drift = drift_mod.compare(clean(base.raw, params), clean(raw, params), params)
         except MlopsError as exc:
             print(f"report: drift not computed: {exc}")
-    if IMPORTANCE.exists():  # the evaluate stage's, for this very model and test split
-        importance = json.loads(IMPORTANCE.read_text(encoding="utf-8"))
-    else:
-        importance = recorded_importance(model, test, params)
     try:
         record = reproduction.record()
     except MlopsError as exc:

@@ -131,6 +131,7 @@ class ReportJson(_Doc):
     images: dict[str, str] = {}
     links: dict[str, str] = {}
     record: dict[str, Any] | None = None  # what the merge is checked against (ci.reproduction)
+    no_baseline: str | None = None  # why there is no comparison (report.uncompared)
     # --- a report of data that failed validation ---
     validation_failed: bool = False
     failed_expectations: list[str] = []  # in plain words

@@ -345,7 +345,7 @@ def curves(report: ReportJson) -> list[str]:
     ]
 
 
-def _image(report: ReportJson, name: str, alt: str, image_base: Path) -> str | None:
+def image_link(report: ReportJson, name: str, alt: str, image_base: Path) -> str | None:
     path = report.images.get(name)
     return None if path is None else f"![{alt}]({os.path.relpath(path, image_base)})"
 
@@ -366,7 +366,7 @@ def confusion(report: ReportJson, image_base: Path) -> list[str]:
             rows.append([label, cut, str(tn), str(fp), str(fn), str(tp)])
         body = [*table(["model", "threshold", "TN", "FP", "FN", "TP"], rows), ""]
     images = _task(report).comparison_images
-    shown = [i for i in (_image(report, n, a, image_base) for n, a in images.items()) if i]
+    shown = [i for i in (image_link(report, n, a, image_base) for n, a in images.items()) if i]
     if shown:
         # Each image a paragraph of its own: CML rewrites the links of a line that holds two.
         body += [line for image in shown for line in (image, "")]
@@ -393,7 +393,7 @@ def importance(report: ReportJson, image_base: Path) -> list[str]:
         ),
         "",
     ]
-    link = _image(report, "importance", "Permutation importance", image_base)
+    link = image_link(report, "importance", "Permutation importance", image_base)
     if link:
         body.append(link)
     return details(f"Feature importance ({CANDIDATE})", body)
@@ -428,30 +428,3 @@ def comparison(report: ReportJson, image_base: Path) -> str:
 
         markdown = markdown.rstrip("\n") + "\n\n" + record_comment(report.record)
     return markdown
-
-
-# --- the report of data that failed validation --------------------------------------------------
-
-
-def validation_failed(report: ReportJson) -> str:
-    v = report.validation
-    assert v is not None
-    md = [
-        "## ❌ Quality gate failed: the data did not pass validation",
-        f"**Model:** `{report.model_type}` (not trained) · "
-        f"**Data:** `{(report.data_version or {}).get('md5') or '?'}`"
-        + (f" ({v.rows:,} rows)" if v.rows is not None else "")
-        + f" · **Commit:** `{(report.commit or '?')[:12]}`",
-        "",
-        f"Validation of `{v.data}` against the suite `{v.suite}` failed "
-        f"({v.failed} of {'?' if v.evaluated is None else v.evaluated} "
-        "expectations), so nothing was trained and there is no model to compare with main. "
-        "Fix the data, or the suite if the change is intended, and push again.",
-        "",
-        "### Failed expectations",
-        "",
-        *[f"- {sentence}" for sentence in report.failed_expectations],
-        "",
-        *links(report, "Data Docs"),
-    ]
-    return "\n".join(md)
