@@ -150,3 +150,14 @@ def postgres_server(workdir: Path) -> Iterator[str]:
         )
         if as_postgres:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def served_bento(bento: str, workdir: Path, env: dict[str, str]) -> Iterator[str]:
+    """`bentoml serve BENTO:latest` on 127.0.0.1 (its log in ``workdir``), ready, stopped after."""
+    port = free_port()
+    cmd = [str(VENV_BIN / "bentoml"), "serve", f"{bento}:latest", "--host", "127.0.0.1"]
+    with background_server(
+        [*cmd, "--port", str(port)], port, "/readyz", workdir / "serve.log", env=env, cwd=workdir
+    ) as url:
+        yield url

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import GIT, VENV_BIN, commit_and_clone, copy_repo, run, run_env
-from .servers import background_server, free_port
+from .conftest import GIT, commit_and_clone, copy_repo, run, run_env
+from .servers import served_bento
 from .serving.conftest import uv_binary
 
 pytestmark = pytest.mark.slow
@@ -68,12 +68,7 @@ def test_a_public_table_from_init_to_a_served_model(tmp_path):
     run(["make", "bento", f"UV={uv_binary()}"], clone, env=env)
     run(["mlops", "smoke-test", "--save-record", str(tmp_path / "record.json")], clone)
     record = json.loads((tmp_path / "record.json").read_text())
-    port = free_port()
-    cmd = [str(VENV_BIN / "bentoml"), "serve", f"{NAME}-service:latest", "--host", "127.0.0.1"]
-    with background_server(
-        [*cmd, "--port", str(port)], port, "/readyz", tmp_path / "serve.log", env=env,
-        cwd=tmp_path,
-    ) as url:  # fmt: skip
+    with served_bento(f"{NAME}-service", tmp_path, env) as url:
         # A blank category and a blank number, as the training data had them: still answered.
         gaps = {**record, "Home": None, "Income": None}
         request = urllib.request.Request(

@@ -46,3 +46,13 @@ def test_a_regression_model_alone_is_gated_on_its_minimums(tmp_path, minimum):
     for metric in ("rmse", "mae", "r2"):
         assert f"| {metric} |" in md
     assert "](r/predicted_vs_actual.png)" in md and "](r/residuals.png)" in md
+    # `mlops gate` reads the same verdict back: the minimums, no baseline rule
+    from mlops.report import gate
+
+    path = tmp_path / "report.json"
+    path.write_text(report.data.to_json())
+    if minimum == 0.0:
+        assert [r.kind for r in gate.check(params, path)] == ["minimum"]
+    else:
+        with pytest.raises(gate.GateFailedError, match="r2"):
+            gate.check(params, path)

@@ -173,6 +173,10 @@ def check(
                 RuleResult("data", "validation", "meets the expectation suite", False, reason)
                 for reason in reasons
             ]
+        elif report.no_baseline is not None and report.metrics is not None:
+            # Nothing comparable (report.uncompared): the minimums only, as the report said.
+            source = f"{report_json} (minimums only: no comparable baseline, {report.no_baseline})"
+            results = evaluate(params.gate, report.metrics.candidate, candidate_label="this PR")
         else:
             if report.metrics is None or report.baseline is None:
                 raise ArtifactError(
