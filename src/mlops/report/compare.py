@@ -11,6 +11,7 @@ import pandas as pd
 from mlops.core.artifacts import TARGET
 from mlops.core.config import flatten
 from mlops.report.baseline import BaselineError
+from mlops.threshold import decision_threshold
 
 if TYPE_CHECKING:
     from mlops.core.config import BootstrapConfig
@@ -45,7 +46,7 @@ def score(
         )
     scores = model.scores(test[columns])
     y = test[TARGET].to_numpy()
-    threshold = model.threshold_ if task.name == "binary" else None
+    threshold = decision_threshold(model)  # None outside binary
     return evaluate(y, scores, threshold, bins, task=task, labels=labels), scores
 
 
