@@ -46,6 +46,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from .github_api_issues import IssueTracker
+
 DEFAULT_TOKEN = "ghs_test_token_for_the_local_double"  # a test value, not a secret
 API_PREFIX = "/api/v3"
 
@@ -134,6 +136,7 @@ class GitHubAPI:
     assets: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     artifacts: dict[int, Artifact] = field(default_factory=dict)
+    tracker: IssueTracker = field(default_factory=IssueTracker)  # issues, dispatches
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -326,6 +329,7 @@ class GitHubAPI:
             ("GET", repo_re + r"/actions/artifacts/(?P<id>\d+)/zip$", self._artifact_zip),
             ("GET", repo_re + r"/actions/runs/(?P<id>\d+)$", self._get_run),
             ("GET", repo_re + r"/actions/runs/(?P<id>\d+)/jobs$", self._run_jobs),
+            *self.tracker.routes(repo_re),
         ]
         for verb, pattern, func in routes:
             match = re.match(pattern, rest)
@@ -632,6 +636,8 @@ def _handler(api: GitHubAPI) -> type[BaseHTTPRequestHandler]:
                 payload = {"message": "Found"}
             if isinstance(payload, tuple):
                 kind, data = payload
+            elif status == 204:  # No Content
+                kind, data = "application/json; charset=utf-8", b""
             else:
                 kind, data = "application/json; charset=utf-8", json.dumps(payload).encode()
             self.send_response(status)

@@ -1,7 +1,8 @@
 """``mlops``: one subcommand per pipeline stage (here), and the other commands beside their
 concern, each module's ``register`` declaring its arguments next to its handlers:
 ``onboard/commands.py`` (init), ``tracking/commands.py`` (the registry),
-``serving/commands.py`` (the bento), ``batch/commands.py`` (predict) and ``ci/commands.py``
+``serving/commands.py`` (the bento), ``batch/commands.py`` (predict),
+``monitoring/commands.py`` (monitor) and ``ci/commands.py``
 (what the workflows call).
 
 Only the standard library is imported at start-up, so ``mlops --help`` stays fast and never
@@ -186,10 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     serving.register(add)
     from mlops.batch import commands as batch
     from mlops.ci import commands as ci
+    from mlops.monitoring import commands as monitoring
     from mlops.tracking import commands as registry
 
     registry.register(add)
     batch.register(add)
+    monitoring.register(add)
     ci.register(add)
     return parser
 

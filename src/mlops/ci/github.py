@@ -80,6 +80,26 @@ class GitHub:
         except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
             raise MlopsError(f"GET {url}: {exc}") from exc
 
+    def send(self, method: str, path: str, payload: dict[str, Any]) -> Any:
+        """``POST``/``PATCH`` ``/repos/{repository}/{path}`` with a JSON body; the answer's JSON
+        (None for 204 No Content)."""
+        url = f"{self.api_url}/repos/{self.repository}/{path}"
+        request = urllib.request.Request(
+            url,
+            data=json.dumps(payload).encode(),
+            headers={**self._headers(), "Content-Type": "application/json"},
+            method=method,
+        )
+        try:
+            with _opener().open(request, timeout=30) as response:
+                text = response.read()
+                return json.loads(text) if text else None
+        except urllib.error.HTTPError as exc:
+            error = self._error(url, exc)
+            raise MlopsError(str(error).replace("GET ", f"{method} ", 1)) from exc
+        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as exc:
+            raise MlopsError(f"{method} {url}: {exc}") from exc
+
     # --- pull requests (mlops check-reproduction) ---------------------------------------------
 
     def pull_of_commit(self, sha: str) -> dict[str, Any] | None:

@@ -32,6 +32,9 @@ SUITES_DIR = Path("expectations")  # the expectation suites (validation.suite)
 VALIDATION = Path("reports/validation.json")
 DATA_DOCS = Path("reports/data_docs")  # Great Expectations' site; not a DVC out
 DRIFT = Path("reports/drift.json")  # `mlops drift`
+MONITOR_DIR = Path("reports/monitor")  # `mlops monitor`: monitor.md and monitor.json
+MONITOR_MD = MONITOR_DIR / "monitor.md"
+MONITOR_JSON = MONITOR_DIR / "monitor.json"
 
 # --- prepare ------------------------------------------------------------------------------------
 PREPARED_DIR = Path("data/prepared")

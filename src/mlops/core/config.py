@@ -117,6 +117,25 @@ class DriftConfig(_Strict):
     fail_on_drift: bool = False
 
 
+class MonitorConfig(_Strict):
+    """``mlops monitor``: production data against what the champion was trained on."""
+
+    # The family-wise false-alarm rate of the drift tests: every feature's test, the
+    # prediction's and the target's, corrected together (Holm). A column drifts when its shift
+    # is both material (PSI at least drift.psi_threshold; for a class share, at least
+    # drift.target_rate_delta) and not chance (Holm-adjusted p-value below this).
+    alpha: float = Field(default=0.01, gt=0.0, lt=0.5)
+    # Fewer current rows than this are too few to judge: mlops monitor refuses them.
+    min_rows: int = Field(default=200, ge=10)
+    # Degraded: the headline metric is worse than on the champion's test split by at least
+    # this share of its test-split value (0.05: 5%, e.g. ROC-AUC 0.84 -> below 0.80, RMSE 6.0
+    # -> above 6.3), and the bootstrap interval of the difference says it is no chance.
+    min_drop: float = Field(default=0.05, ge=0.0, lt=1.0)
+    # Labelled production data proposed as training data (mlops data-pr): appended to
+    # data.path's rows, or replacing them.
+    data_mode: Literal["append", "replace"] = "append"
+
+
 class BootstrapConfig(_Strict):
     """The paired bootstrap of the PR report's metric differences."""
 
@@ -159,6 +178,7 @@ class Params(_Strict):
     validation: ValidationConfig = Field(default_factory=ValidationConfig)
     drift: DriftConfig = Field(default_factory=DriftConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
 
     @property
     def model_type(self) -> str:

@@ -17,6 +17,10 @@ parsing, its errors and its OpenAPI document):
 * BentoML's own ``/healthz``, ``/livez``, ``/readyz``, ``/metrics`` and ``/docs.json`` (the
   OpenAPI document, which includes the two endpoints above).
 
+A sample of the answered rows (``MLOPS_RECORD_SAMPLE``, default 0.1) is recorded through
+``bentoml.monitor`` under ``MLOPS_RECORDS_DIR`` (``mlops.serving.records``), off the response
+path, for ``mlops monitor``.
+
 A request body larger than ``MLOPS_MAX_BODY_BYTES`` (default 1 MiB) is refused with 413,
 whether its size is declared or it is sent chunked; a body that is not JSON gets 415. At most
 ``MLOPS_MAX_BATCH_SIZE`` rows (default 1000) go into one prediction call; a request that waits
@@ -43,6 +47,7 @@ from mlops.core.artifacts import MODEL
 from mlops.serving.batching import Batcher, Overloaded
 from mlops.serving.bento import SCHEMA_FILE
 from mlops.serving.names import MODEL_ARGUMENT, ServingNames
+from mlops.serving.records import Recorder
 from mlops.serving.requests import BadRequest, RequestSchema, answer, parse_json
 
 MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
@@ -82,6 +87,10 @@ if _stored is None:
 _SCHEMA = json.loads(Path(_stored.path_of(SCHEMA_FILE)).read_text("utf-8"))
 REQUESTS = RequestSchema(_SCHEMA)
 OUTPUT_FIELDS: dict[str, dict[str, Any]] = _SCHEMA["outputs"]  # the task's (bento.py)
+FEATURE_KINDS = {
+    name: "categorical" if spec["type"] == "category" else "numerical"
+    for name, spec in REQUESTS.fields.items()
+}
 
 
 def _error_body_schema() -> dict[str, Any]:
@@ -175,6 +184,8 @@ class ModelService:
         self.info = dict(stored.info.metadata)
         self.version = str(self.info.get("version", "unknown"))
         self.batcher = Batcher(self.model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
+        # A sample of the answered rows, for `mlops monitor` (mlops.serving.records).
+        self.recorder = Recorder.from_env(NAMES.service, FEATURE_KINDS, OUTPUT_FIELDS)
         # Everything loaded so far (the libraries, the model) lives as long as the process:
         # out of the garbage collector's sight, a full collection no longer walks it, which
         # otherwise stalled one request in a hundred by tens of milliseconds.
@@ -213,7 +224,9 @@ class ModelService:
             response = refuse(BadRequest(str(err), kind="overloaded", status=503))
             response.headers["Retry-After"] = "1"
             return response
-        content = answer(self.model.outputs_of(scores), batch.form, self.version)
+        outputs = self.model.outputs_of(scores)
+        content = answer(outputs, batch.form, self.version)
+        self.recorder.record(batch.columns, outputs, self.version)
         return Response(pydantic_core.to_json(content), media_type="application/json")
 
     @app.get(

@@ -1,0 +1,121 @@
+"""The monitoring commands of ``mlops``: ``monitor`` (``mlops.cli`` adds them)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+from mlops.core.artifacts import MODEL, MONITOR_DIR, MONITOR_JSON
+from mlops.core.commands import Add, params_of
+
+
+def cmd_monitor(args: argparse.Namespace) -> None:
+    from mlops.ci import workflow as ci
+    from mlops.monitoring import monitor, report
+
+    with contextlib.redirect_stdout(sys.stderr):  # MLflow and DVC talk on stdout
+        doc = monitor.run(
+            params_of(args),
+            args.current,
+            model_spec=args.model,
+            reference_path=args.reference,
+            out_dir=args.output_dir,
+        )
+    print(f"monitor: {doc.verdict}: {report.MEANING[doc.verdict]}")
+    for reason in doc.reasons:
+        print(f"  - {reason}")
+    print(f"monitor: {args.output_dir}/monitor.md and monitor.json")
+    ci.write_output("verdict", doc.verdict)
+    ci.write_output("labelled", "true" if doc.performance is not None else "false")
+    ci.write_summary(report.markdown(doc))
+
+
+def _run_url() -> str | None:
+    import os
+
+    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
+                                                     "GITHUB_RUN_ID"))  # fmt: skip
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+def cmd_monitor_issue(args: argparse.Namespace) -> None:
+    from mlops.ci import workflow as ci
+    from mlops.ci.github import GitHub
+    from mlops.monitoring import alerts
+    from mlops.monitoring.report import MonitorJson
+
+    doc = MonitorJson.read(args.report)
+    if doc.verdict == "ok":
+        print("monitor-issue: the verdict is ok: no issue opened or updated")
+        ci.write_output("issue", "")
+        return
+    github = GitHub.from_env(permission_hint="issues: write")
+    action, number = alerts.open_or_update(github, doc, _run_url())
+    print(f"monitor-issue: {action} issue #{number} (label {alerts.LABEL}): {doc.verdict}")
+    ci.write_output("issue", str(number))
+    ci.write_summary(f"Monitoring issue #{number} {action} ({doc.verdict}).\n")
+
+
+def cmd_dispatch_retrain(args: argparse.Namespace) -> None:
+    from mlops.ci import workflow as ci
+    from mlops.ci.github import GitHub
+    from mlops.monitoring import alerts
+    from mlops.monitoring.report import MonitorJson
+
+    doc = MonitorJson.read(args.report)
+    if doc.verdict == "ok":
+        print("dispatch-retrain: the verdict is ok: no retrain")
+        return
+    github = GitHub.from_env(permission_hint="actions: write")
+    reason = alerts.dispatch_retrain(github, doc, args.ref)
+    print(f"dispatch-retrain: {alerts.RETRAIN_WORKFLOW} dispatched on {args.ref}: {reason}")
+    ci.write_summary(f"Retrain dispatched on `{args.ref}`: {reason}\n")
+
+
+def register(add: Add) -> None:
+    p = add(
+        "monitor",
+        cmd_monitor,
+        "judge production data (a table, or the service's traffic records) against the data "
+        "the model was trained on: drift of inputs, predictions and target, and, with the "
+        f"target, its metrics; verdict ok, drift or degraded in {MONITOR_DIR}/ (exit 0)",
+    )
+    p.add_argument(
+        "--current",
+        type=Path,
+        required=True,
+        help="a CSV or parquet file, a directory of parquet files, or the service's records "
+        "(its MLOPS_RECORDS_DIR, or any folder or data file below it)",
+    )
+    p.add_argument(
+        "--model",
+        default="auto",
+        help=f"auto (default: the registry's champion, else {MODEL}), champion, a "
+        "registered version number, or a .joblib file",
+    )
+    p.add_argument(
+        "--reference",
+        type=Path,
+        help="a model file's training data (default: data.path); a registered model always "
+        "uses its own, from its git_commit through DVC",
+    )
+    p.add_argument("--output-dir", type=Path, default=MONITOR_DIR, help=f"default: {MONITOR_DIR}")
+    issue = add(
+        "monitor-issue",
+        cmd_monitor_issue,
+        "open the one GitHub issue labelled model-monitoring for a drift or degraded verdict, "
+        "or update it while it is open (GITHUB_TOKEN with issues: write); ok: nothing",
+    )
+    issue.add_argument("--report", type=Path, default=MONITOR_JSON, help=f"default: {MONITOR_JSON}")
+    retrain = add(
+        "dispatch-retrain",
+        cmd_dispatch_retrain,
+        "start the retrain workflow for a drift or degraded verdict (GITHUB_TOKEN with "
+        "actions: write); ok: nothing",
+    )
+    retrain.add_argument(
+        "--report", type=Path, default=MONITOR_JSON, help=f"default: {MONITOR_JSON}"
+    )
+    retrain.add_argument("--ref", default="main", help="the branch to retrain on (default: main)")
