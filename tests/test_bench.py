@@ -112,6 +112,14 @@ def test_bootstrap_quick_measures_the_demo_size():
     assert re.search(r"Target: the bootstrap adds at most 2 s .*: \*\*(met|missed)\*\*", out)
 
 
+@pytest.mark.slow
+def test_monitor_quick_measures_the_false_alarm_rate():
+    out = bench("bench/monitor.py", "--quick", "--no-write")
+    assert re.search(r"\| 500 \| \d+/50 \([\d.]+%\) \| \d+/50 \([\d.]+%\) \| \d+/10 ", out), out
+    target = r"Target: drift false alarms <= alpha \(1%\) per run: \*\*(met|MISSED)\*\*"
+    assert re.search(target, out)
+
+
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
     import common
 

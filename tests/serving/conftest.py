@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mlops.serving.names import ServingNames
+
 from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
 from ..servers import background_server, free_port
 
@@ -69,11 +71,14 @@ def served(built, tmp_path_factory):
     """The running server: its base URL and its log (the access log included)."""
     port = free_port()
     log = tmp_path_factory.mktemp("serve") / "serve.log"
+    records = log.parent / "records"  # every answered row recorded (mlops.serving.records)
+    env = {**built["env"], "MLOPS_RECORD_SAMPLE": "1", "MLOPS_RECORDS_DIR": str(records)}
     cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
     with background_server(
-        [*cmd, "--port", str(port)], port, "/readyz", log, env=built["env"], cwd=log.parent
+        [*cmd, "--port", str(port)], port, "/readyz", log, env=env, cwd=log.parent
     ) as url:
-        yield {"url": url, "log": log}
+        service = ServingNames(model=MODEL).service  # the monitor's name: the service's
+        yield {"url": url, "log": log, "records": records / service}
 
 
 @pytest.fixture(scope="package")
