@@ -73,6 +73,8 @@ class Pull:
     head_ref: str = "feature"
     base_ref: str = "main"
     state: str = "open"
+    title: str = ""
+    body: str = ""
 
 
 @dataclass
@@ -136,9 +138,12 @@ class GitHubAPI:
     assets: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     runs: dict[int, WorkflowRun] = field(default_factory=dict)
     artifacts: dict[int, Artifact] = field(default_factory=dict)
-    tracker: IssueTracker = field(default_factory=IssueTracker)  # issues, dispatches
+    tracker: IssueTracker = field(default_factory=IssueTracker)  # issues, PRs, dispatches
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.tracker.pulls, self.tracker.make_pull = self.pulls, Pull
 
     @property
     def api_url(self) -> str:
@@ -426,11 +431,13 @@ class GitHubAPI:
         return 201, self._commit_comment_json(comment)
 
     def _list_pulls(self, m: dict[str, str], q: Any, _b: Any) -> tuple[int, Any]:
-        state = q.get("state", ["open"])[0]
+        state, head = q.get("state", ["open"])[0], q.get("head", [""])[0]
         found = [
             p
             for p in self.pulls
-            if (p.owner, p.repo) == (m["owner"], m["repo"]) and state in ("all", p.state)
+            if (p.owner, p.repo) == (m["owner"], m["repo"])
+            and state in ("all", p.state)
+            and (not head or head == f"{p.owner}:{p.head_ref}")
         ]
         return 200, [self._pull_json(p) for p in self._page(found, q)]
 

@@ -3,6 +3,8 @@ here): what ``mlops monitor-issue`` and ``mlops dispatch-retrain`` call.
 
 * ``GET /repos/{o}/{r}/issues`` (``state``, ``labels``: all of the comma-separated labels),
   ``POST`` to open one, ``GET``/``PATCH /issues/{n}`` (title, body, state, labels);
+* ``POST /repos/{o}/{r}/pulls`` (a PR from a branch: ``head``, ``base``, ``title``, ``body``)
+  and ``PATCH /pulls/{n}``, on the double's own list of PRs (its ``GET /pulls`` lists them);
 * ``POST /repos/{o}/{r}/actions/workflows/{file}/dispatches`` answered 204, recorded.
 
 Comments on an issue are the double's issue comments (``POST /issues/{n}/comments``).
@@ -10,6 +12,7 @@ Comments on an issue are the double's issue comments (``POST /issues/{n}/comment
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +41,8 @@ class Dispatch:
 class IssueTracker:
     issues: dict[int, Issue] = field(default_factory=dict)
     dispatches: list[Dispatch] = field(default_factory=list)
+    pulls: list[Any] = field(default_factory=list)  # the double's PRs (GitHubAPI sets both)
+    make_pull: Callable[..., Any] | None = None
     _next_number: int = 100  # PRs of the tests are numbered below
 
     def routes(self, repo_re: str) -> list[tuple[str, str, Any]]:
@@ -47,6 +52,8 @@ class IssueTracker:
             ("GET", repo_re + r"/issues/(?P<n>\d+)$", self._get),
             ("PATCH", repo_re + r"/issues/(?P<n>\d+)$", self._update),
             ("POST", repo_re + r"/actions/workflows/(?P<wf>[^/]+)/dispatches$", self._dispatch),
+            ("POST", repo_re + r"/pulls$", self._create_pull),
+            ("PATCH", repo_re + r"/pulls/(?P<n>\d+)$", self._update_pull),
         ]
 
     def of(self, repository: str, label: str | None = None) -> list[Issue]:
@@ -117,3 +124,37 @@ class IssueTracker:
             return 422, {"message": "Invalid request: input values must be strings"}
         self.dispatches.append(Dispatch(m["owner"], m["repo"], m["wf"], body["ref"], inputs))
         return 204, None
+
+    def _create_pull(self, m: dict[str, str], _q: Any, body: Any) -> tuple[int, Any]:
+        body = body if isinstance(body, dict) else {}
+        if not (body.get("head") and body.get("base") and body.get("title")):
+            return 422, {"message": "Validation Failed: head, base and title are required"}
+        if any(p.head_ref == body["head"] and p.state == "open" for p in self.pulls):
+            return 422, {"message": f"A pull request already exists for {body['head']}."}
+        assert self.make_pull is not None
+        number, self._next_number = self._next_number, self._next_number + 1
+        pull = self.make_pull(m["owner"], m["repo"], number, "", str(body["head"]),
+                              str(body["base"]), title=str(body["title"]),
+                              body=str(body.get("body", "")))  # fmt: skip
+        self.pulls.append(pull)
+        return 201, self._pull_doc(pull)
+
+    def _update_pull(self, m: dict[str, str], _q: Any, body: Any) -> tuple[int, Any]:
+        for pull in self.pulls:
+            if (pull.owner, pull.repo, pull.number) == (m["owner"], m["repo"], int(m["n"])):
+                for key in ("title", "body", "state"):
+                    if key in (body or {}):
+                        setattr(pull, key, str(body[key]))
+                return 200, self._pull_doc(pull)
+        return 404, {"message": "Not Found"}
+
+    @staticmethod
+    def _pull_doc(pull: Any) -> dict[str, Any]:
+        return {
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "head": {"ref": pull.head_ref, "sha": pull.head_sha},
+            "base": {"ref": pull.base_ref},
+            "html_url": f"https://github.com/{pull.owner}/{pull.repo}/pull/{pull.number}",
+        }

@@ -131,6 +131,9 @@ class MonitorConfig(_Strict):
     # this share of its test-split value (0.05: 5%, e.g. ROC-AUC 0.84 -> below 0.80, RMSE 6.0
     # -> above 6.3), and the bootstrap interval of the difference says it is no chance.
     min_drop: float = Field(default=0.05, ge=0.0, lt=1.0)
+    # Labelled production data proposed as training data (mlops data-pr): appended to
+    # data.path's rows (a row whose id is there already replaces it), or replacing them.
+    data_mode: Literal["append", "replace"] = "append"
 
 
 class BootstrapConfig(_Strict):

@@ -7,8 +7,9 @@ import contextlib
 import sys
 from pathlib import Path
 
-from mlops.core.artifacts import MODEL, MONITOR_DIR, MONITOR_JSON
+from mlops.core.artifacts import DATA_DVC, MODEL, MONITOR_DIR, MONITOR_JSON
 from mlops.core.commands import Add, params_of
+from mlops.core.errors import MlopsError
 
 
 def cmd_monitor(args: argparse.Namespace) -> None:
@@ -74,6 +75,42 @@ def cmd_dispatch_retrain(args: argparse.Namespace) -> None:
     ci.write_summary(f"Retrain dispatched on `{args.ref}`: {reason}\n")
 
 
+def cmd_data_pr(args: argparse.Namespace) -> None:
+    import os
+
+    from mlops.ci import pull_request
+    from mlops.ci import workflow as ci
+    from mlops.ci.github import GitHub
+    from mlops.monitoring import datapr
+
+    params = params_of(args)
+    app_token = os.environ.get("PR_TOKEN", "")
+    if args.push and not (app_token or os.environ.get("GITHUB_TOKEN")):
+        raise MlopsError("data-pr: neither PR_TOKEN nor GITHUB_TOKEN is set: no push")
+    with contextlib.redirect_stdout(sys.stderr):
+        proposal = datapr.run(params, args.current)
+        paths = datapr.write(proposal, params)
+    print(
+        f"data-pr: {proposal.added_rows:,} labelled rows {proposal.mode}ed: "
+        f"{params.data.path} now {len(proposal.table):,} rows, validated; {DATA_DVC} updated"
+    )
+    if not args.push:
+        print(f"data-pr: --no-push: commit {', '.join(paths)} yourself")
+        return
+    monitor_md = args.monitor_report.read_text() if args.monitor_report.is_file() else None
+    note = pull_request.checks_note(bool(app_token))
+    title = f"Data: {proposal.added_rows:,} labelled production rows ({proposal.mode})"
+    token = app_token or os.environ["GITHUB_TOKEN"]
+    sha = pull_request.push_branch(args.branch, title, paths, token)
+    os.environ["GITHUB_TOKEN"] = token  # the PR is opened by the same identity as the push
+    github = GitHub.from_env(permission_hint="pull-requests: write")
+    text = datapr.body(proposal, str(args.current), monitor_md, note)
+    action, number, url = pull_request.open_or_update(github, args.branch, args.base, title, text)
+    print(f"data-pr: {action} PR #{number} from {args.branch} ({sha[:12]}) {url}")
+    ci.write_output("pr", str(number))
+    ci.write_summary(f"Data PR #{number} {action}: {title}. {note}\n")
+
+
 def register(add: Add) -> None:
     p = add(
         "monitor",
@@ -119,3 +156,22 @@ def register(add: Add) -> None:
         "--report", type=Path, default=MONITOR_JSON, help=f"default: {MONITOR_JSON}"
     )
     retrain.add_argument("--ref", default="main", help="the branch to retrain on (default: main)")
+    data = add(
+        "data-pr",
+        cmd_data_pr,
+        "propose labelled production data as training data: validated, appended to (or "
+        "replacing, monitor.data_mode) data.path, data.dvc updated and pushed, then a branch "
+        "and one PR opened or updated on it (PR_TOKEN, else GITHUB_TOKEN)",
+    )
+    data.add_argument("--current", type=Path, required=True, help="a CSV or parquet table")
+    data.add_argument("--branch", default="monitor/data-refresh", help="the PR's branch")
+    data.add_argument("--base", default="main", help="the PR's base branch (default: main)")
+    data.add_argument(
+        "--monitor-report",
+        type=Path,
+        default=MONITOR_DIR / "monitor.md",
+        help="the monitor report the PR body carries, when it exists",
+    )
+    data.add_argument(
+        "--no-push", dest="push", action="store_false", help="write and record the data only"
+    )
