@@ -208,3 +208,27 @@ def test_postgresql_backend_store(trained, tmp_path):
         back = result(mlops(newer, url, "rollback", "--json"))
         assert back["version"] == "1"
         assert client(url).get_model_version_by_alias(MODEL, "champion").version == "1"
+
+
+def test_a_retrain_of_the_same_model_registers_nothing_and_says_so(trained, tmp_path):
+    """`mlops register --skip-unchanged` (retrain.yml) at a new commit whose model is
+    byte-identical to a registered version: nothing registered, the step output says so."""
+    first = clone_at_new_commit(trained, tmp_path / "first", "first")
+    out = tmp_path / "output"
+    env = {"GITHUB_OUTPUT": str(out), "GITHUB_STEP_SUMMARY": str(tmp_path / "summary")}
+    registered = run(["mlops", "register", "--skip-unchanged", "--json"], first, env=env)
+    assert json.loads(registered.stdout)["action"] == "registered"
+    assert out.read_text().splitlines()[-1] == "registered=true"
+    again = clone_at_new_commit(first, tmp_path / "again", "retrain, nothing changed")
+    proc = run(["mlops", "register", "--skip-unchanged"], again, env=env)
+    assert proc.stdout.startswith("unchanged: ")
+    assert "nothing changed: the retrained model is byte-identical to version" in proc.stdout
+    assert out.read_text().splitlines()[-1] == "registered=false"
+    assert "nothing registered" in (tmp_path / "summary").read_text()
+    db = again / "mlflow.db"
+    versions = client(f"sqlite:///{db}").search_model_versions(f"name = '{MODEL}'")
+    assert len(versions) == 1
+    # Without the flag (a deploy, a registration by hand) the same model at a new commit is
+    # a version of its own, as before.
+    plain = run(["mlops", "register", "--json"], again, env=env)
+    assert json.loads(plain.stdout)["action"] == "registered"

@@ -76,8 +76,9 @@ def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_u
     assert deploy.failed(IMAGE_JOB, "Import the bento and containerize it")
     assert not deploy.ran(IMAGE_JOB, "Push")
 
-    # 2. workflow_dispatch retrain on a new commit, forced, promoted.
-    (origin / "README.md").write_text((origin / "README.md").read_text() + "\nRetrain.\n")
+    # 2. workflow_dispatch retrain on a new commit (another C: a different model), forced,
+    # promoted. (A retrain of the same model registers nothing: tests/tracking.)
+    set_param(origin, "    C: 0.5\n", "    C: 0.25\n")
     sha2 = commit(origin, "a new commit to retrain at")
     retrain = act(
         origin,

@@ -34,7 +34,11 @@ def cmd_register(args: argparse.Namespace) -> None:
     params = params_of(args)
     # Keep stdout for the result (MLflow prints progress there); the rest goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
-        result = registry.register(params, registry.collect_candidate(params))
+        candidate = registry.collect_candidate(params)
+        result = registry.register(params, candidate, skip_unchanged=args.skip_unchanged)
+    from mlops.ci import workflow as ci
+
+    ci.write_output("registered", "true" if result.action == "registered" else "false")
     _registry_result(args, result)
 
 
@@ -141,6 +145,12 @@ def register(add: Add) -> None:
         add("rollback", cmd_rollback, "move alias 'champion' back to the previous champion"),
     ]
     registry_commands[2].add_argument("--to", metavar="VERSION", help="the version to restore")
+    registry_commands[0].add_argument(
+        "--skip-unchanged",
+        action="store_true",
+        help="register nothing when the model is byte-identical to a registered version (a "
+        "retrain on unchanged inputs) and say so; sets the step output registered",
+    )
     registry_commands[1].add_argument(
         "--refusal",
         choices=["fail", "warn"],

@@ -182,8 +182,13 @@ def _aliases(mlclient: Any, name: str, version: str) -> list[str]:
     return sorted(mlclient.get_model_version(name, version).aliases or [])
 
 
-def register(params: Params, candidate: Candidate) -> RegistryResult:
-    """Register ``candidate`` (idempotent by git commit + model md5) and alias it challenger."""
+def register(
+    params: Params, candidate: Candidate, *, skip_unchanged: bool = False
+) -> RegistryResult:
+    """Register ``candidate`` (idempotent by git commit + model md5) and alias it challenger.
+
+    ``skip_unchanged`` (a retrain): a model byte-identical to a registered version, whatever
+    its commit, is not registered again (action ``unchanged``): nothing changed."""
     mlclient = client(params)
     name = params.mlflow.registered_model
     _ensure_registered_model(mlclient, name)
@@ -195,6 +200,20 @@ def register(params: Params, candidate: Candidate) -> RegistryResult:
             version=str(existing.version),
             aliases=_aliases(mlclient, name, existing.version),
             detail=f"commit {candidate.git_commit[:12]} is already version {existing.version}",
+        )
+    same = mlclient.search_model_versions(
+        f"name = '{name}' and tags.model_md5 = '{candidate.model_md5}'"
+    )
+    if skip_unchanged and same:
+        first = min(same, key=lambda v: int(v.version))
+        return RegistryResult(
+            action="unchanged",
+            model=name,
+            version=str(first.version),
+            aliases=_aliases(mlclient, name, first.version),
+            detail=f"nothing changed: the retrained model is byte-identical to version "
+            f"{first.version} (model md5 {candidate.model_md5}, data md5 {candidate.data_md5}); "
+            "nothing registered",
         )
     version = _log_and_register(params, candidate)
     mlclient.set_registered_model_alias(name, CHALLENGER, version)
