@@ -158,3 +158,14 @@ class IssueTracker:
             "base": {"ref": pull.base_ref},
             "html_url": f"https://github.com/{pull.owner}/{pull.repo}/pull/{pull.number}",
         }
+
+
+def git_push_to(bare: Any, server_url: str, repository: str) -> dict[str, str]:
+    """Environment that makes git push the repository's GitHub URL (``server_url/repository.git``,
+    the double's host) to the local bare repository ``bare`` instead: git's ``insteadOf``
+    through its environment, so it reaches the jobs act runs too."""
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"url.{bare}.insteadOf",
+        "GIT_CONFIG_VALUE_0": f"{server_url}/{repository}.git",
+    }

@@ -12,6 +12,7 @@ from mlops.core.errors import DataError
 from mlops.monitoring import datapr
 
 from ..conftest import GIT, VENV_BIN, copy_repo, run
+from ..github_api_issues import git_push_to
 
 
 def _existing_and_new(demo_raw: pd.DataFrame, n: int = 300) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -52,8 +53,7 @@ def test_data_pr_pushes_a_branch_and_opens_then_updates_one_pr(demo_raw, github_
     repo = copy_repo(tmp_path / "repo")
     bare = tmp_path / "origin.git"
     run(["git", "init", "-q", "--bare", str(bare)], tmp_path)
-    run(["git", "remote", "add", "origin", str(bare)], repo)
-    run(["git", "push", "-q", "origin", "main"], repo)
+    run(["git", "push", "-q", str(bare), "main"], repo)
     run(["dvc", "pull", "data.dvc"], repo)
     before = yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]["md5"]
     _, new = _existing_and_new(demo_raw, 400)
@@ -61,6 +61,7 @@ def test_data_pr_pushes_a_branch_and_opens_then_updates_one_pr(demo_raw, github_
     current = tmp_path / "labelled.csv"
     new.to_csv(current, index=False)
     env = {**github_api.client_env(), "GITHUB_REPOSITORY": "acme/churn", "PR_TOKEN": ""}
+    env.update(git_push_to(bare, github_api.url, "acme/churn"))
     env["GITHUB_OUTPUT"] = str(tmp_path / "output")
     cmd = [str(VENV_BIN / "mlops"), "data-pr", "--current", str(current)]
     first = run(cmd, repo, env=env)

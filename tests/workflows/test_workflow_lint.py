@@ -107,7 +107,11 @@ def test_files_match_their_json_schema(schema, files):
 
 
 # The jobs that write more than pull requests or packages, and the one scope each writes.
-OWN_WRITES = {("monitor.yml", "issue"): {"issues"}, ("monitor.yml", "retrain"): {"actions"}}
+OWN_WRITES = {
+    ("monitor.yml", "issue"): {"issues"},
+    ("monitor.yml", "retrain"): {"actions"},
+    ("monitor.yml", "data-pr"): {"contents", "pull-requests"},
+}
 
 
 def test_top_level_permissions_are_empty_and_every_job_declares_its_own():

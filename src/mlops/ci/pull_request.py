@@ -3,8 +3,9 @@ opened on it (or, while it is open, updated), whose own pr.yml run then reports 
 
 One mechanism for every workflow that opens PRs (the monitor's data PR; the tuning PR):
 
-* the branch is committed by ``github-actions[bot]`` and force-pushed to ``origin`` with the
-  token in an HTTP header for that one command (as actions/checkout does), never stored in
+* the branch is committed by ``github-actions[bot]`` and force-pushed to the repository
+  (``$GITHUB_SERVER_URL/$GITHUB_REPOSITORY.git``) with the token in an HTTP header for that
+  one command (as actions/checkout does), never stored in
   the repository's git config;
 * an open PR from the same branch is updated (title, body; the push is its new head), so a
   workflow that runs daily keeps one PR, not one a day;
@@ -54,9 +55,13 @@ def push_branch(
     identity = ["-c", f"user.name={BOT_NAME}", "-c", f"user.email={BOT_EMAIL}"]
     _git([*identity, "commit", "-q", "-m", message], cwd)
     server = os.environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repository = os.environ.get("GITHUB_REPOSITORY", "")
+    if not repository:
+        raise MlopsError("GITHUB_REPOSITORY is not set: which repository to push to?")
     basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
     header = f"http.{server}/.extraheader=AUTHORIZATION: basic {basic}"
-    _git(["-c", header, "push", "-q", "--force", "origin", f"HEAD:refs/heads/{branch}"], cwd,
+    url = f"{server}/{repository}.git"  # what actions/checkout names origin
+    _git(["-c", header, "push", "-q", "--force", url, f"HEAD:refs/heads/{branch}"], cwd,
          secret=basic)  # fmt: skip
     return _git(["rev-parse", "HEAD"], cwd)
 
