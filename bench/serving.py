@@ -1,5 +1,10 @@
 """Serving: the built bento vs `mlflow models serve` of the same registered model, under wrk.
 
+The bento runs twice, side by side: as shipped, recording a sample of its traffic
+(``MLOPS_RECORD_SAMPLE`` at its default, mlops.serving.records), and with recording off
+(``bento-off``, ``MLOPS_RECORD_SAMPLE=0``); the targets are the recording one's, and the
+difference between the two is recording's overhead.
+
     .venv/bin/python bench/serving.py                 # concurrency 1, 8, 64; 10 s, 2 rounds
     .venv/bin/python bench/serving.py --quick         # concurrency 1 and 8, 2 s, 1 round
     .venv/bin/python bench/serving.py --workdir /tmp/serve-bench   # keep the built bento
@@ -255,6 +260,13 @@ def breakdown(repo: Path, body: dict[str, Any], seconds: float) -> dict[str, flo
 # concurrency; batched requests in the records form (bento's records vs MLflow's
 # dataframe_records) and in the columnar form (bento's columns vs MLflow's dataframe_split).
 RECORDS, COLUMNS = "records", "columns"
+
+
+def kind(server: str) -> str:
+    """The body forms a server takes: "bento" (either bento) or "mlflow"."""
+    return server.split("-", 1)[0]
+
+
 FORMS = {
     ("bento", RECORDS): lambda rows: {"records": rows},
     ("mlflow", RECORDS): lambda rows: {"dataframe_records": rows},
@@ -315,25 +327,22 @@ def main() -> None:
         }
         print(f"in-process steps per {args.batch}-row request (ms): {steps}")
 
-        bento_port, mlflow_port = free_port(), free_port()
-        bento = stack.enter_context(
-            background_server(
-                [
-                    str(VENV_BIN / "bentoml"),
-                    "serve",
-                    serving_names(repo).bento_tag,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(bento_port),
-                ],
-                bento_port,
-                "/readyz",
-                work / "bento.log",
-                env=env,
-                cwd=work,
-            )
-        )
+        bento_port, off_port, mlflow_port = free_port(), free_port(), free_port()
+
+        def serve_bento(port: int, name: str, sample: str | None) -> str:
+            bento_env = {**env, "MLOPS_RECORDS_DIR": str(work / f"records-{name}")}
+            if sample is not None:
+                bento_env["MLOPS_RECORD_SAMPLE"] = sample
+            else:
+                bento_env.pop("MLOPS_RECORD_SAMPLE", None)  # the service's default
+            cmd = [str(VENV_BIN / "bentoml"), "serve", serving_names(repo).bento_tag,
+                   "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
+            server = background_server(cmd, port, "/readyz", work / f"{name}.log",
+                                       env=bento_env, cwd=work)  # fmt: skip
+            return str(stack.enter_context(server))
+
+        bento = serve_bento(bento_port, "bento", None)
+        bento_off = serve_bento(off_port, "bento-off", "0")
         mlflow = stack.enter_context(
             background_server(
                 [
@@ -356,10 +365,14 @@ def main() -> None:
                 cwd=repo,
             )
         )
-        urls = {"bento": f"{bento}/predict", "mlflow": f"{mlflow}/invocations"}
+        urls = {
+            "bento": f"{bento}/predict",
+            "bento-off": f"{bento_off}/predict",
+            "mlflow": f"{mlflow}/invocations",
+        }
         for server, url in urls.items():  # warm-up, not recorded
-            wrk(url, paths[(server, 1, RECORDS)], 8, 2, args.max_requests)
-            settle(url, paths[(server, 1, RECORDS)])
+            wrk(url, paths[(kind(server), 1, RECORDS)], 8, 2, args.max_requests)
+            settle(url, paths[(kind(server), 1, RECORDS)])
         runs: dict[tuple[str, int, int, str], list[Load]] = {}
         for _ in range(args.rounds):
             # the ceiling too is measured in every round, beside the servers (both idle)
@@ -371,8 +384,9 @@ def main() -> None:
                 )
             for c, n, form in plan:
                 for server, url in urls.items():
-                    load = wrk(url, paths[(server, n, form)], c, args.duration, args.max_requests)
-                    settle(url, paths[(server, 1, RECORDS)])
+                    body = paths[(kind(server), n, form)]
+                    load = wrk(url, body, c, args.duration, args.max_requests)
+                    settle(url, paths[(kind(server), 1, RECORDS)])
                     runs.setdefault((server, c, n, form), []).append(load)
                     print(
                         f"{server:<6} c={c:<3} rows/request={n:<4} {form:<7} "
@@ -397,6 +411,7 @@ def main() -> None:
         ("bento", COLUMNS): "columns",
         ("mlflow", COLUMNS): "dataframe_split",
     }
+    shown = {"bento": "bento, recording", "bento-off": "bento, no recording", "mlflow": "mlflow"}
     table = [
         "| concurrency | rows/request | server (body) | requests/s | rows/s | p50 | p99 | errors "
         "(of requests) |",
@@ -406,7 +421,8 @@ def main() -> None:
         for server in urls:
             x = cell(server, c, n, form)
             table.append(
-                f"| {c} | {n} | {server} ({body_names[(server, form)]}) | {x.requests_s:,.1f} "
+                f"| {c} | {n} | {shown[server]} ({body_names[(kind(server), form)]}) "
+                f"| {x.requests_s:,.1f} "
                 f"| {x.requests_s * n:,.0f} | {x.p50_ms:.1f} ms | {x.p99_ms:.1f} ms "
                 f"| {x.errors} ({x.requests:,}) |"
             )
@@ -421,6 +437,16 @@ def main() -> None:
         for server in urls
         for form in (RECORDS, COLUMNS)
     }
+    off_top = cell("bento-off", top, 1, RECORDS)
+    off_lone = cell("bento-off", lone, 1, RECORDS)
+    overhead = (
+        f"- Recording (MLOPS_RECORD_SAMPLE at its default) against none, the same bento side "
+        f"by side: concurrency {top} {btop.requests_s / off_top.requests_s:.2f}x the "
+        f"requests/s (p99 {btop.p99_ms:.1f} vs {off_top.p99_ms:.1f} ms); concurrency {lone} "
+        f"p50 {b1.p50_ms:.1f} vs {off_lone.p50_ms:.1f} ms; {args.batch}-row columnar "
+        f"{rates[('bento', COLUMNS)] / rates[('bento-off', COLUMNS)]:.2f}x the rows/s, records "
+        f"{rates[('bento', RECORDS)] / rates[('bento-off', RECORDS)]:.2f}x."
+    )
     col_share = rates[("bento", COLUMNS)] / ceiling_batch
 
     def verdict(ok: bool) -> str:
@@ -477,6 +503,7 @@ def main() -> None:
             + ".",
             "",
             *targets,
+            overhead,
             *([f"\n{args.note}"] if args.note else []),
             "",
         ]

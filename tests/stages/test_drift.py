@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,3 +106,16 @@ def test_new_params_are_validated(section, key, value, words):
     doc[section][key] = value
     with pytest.raises(ConfigError, match=words):
         parse_params(doc)
+
+
+def test_the_data_at_a_revision_is_read_from_a_clone_without_a_dvc_cache(tmp_path):
+    """A fresh clone (a CI job: no DVC cache) reads data.path at a git revision from the
+    embedded remote, whose relative URL DVC alone would resolve in a temporary directory."""
+    from ..conftest import copy_repo, run
+
+    source = copy_repo(tmp_path / "source")
+    clone = tmp_path / "clone"
+    run(["git", "clone", "-q", str(source), str(clone)], tmp_path)
+    assert not (clone / ".dvc" / "cache").exists()
+    frame = drift.read_at_revision(Path("data/raw/churn.csv"), "HEAD", repo=str(clone))
+    assert len(frame) == 7043 and "churn" in frame.columns

@@ -189,13 +189,37 @@ def _class_values(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(labels[frame[TARGET].to_numpy(dtype=int)], name=TARGET)
 
 
+def _data_remote(rev: str, repo: str) -> dict[str, Any]:
+    """``dvc.api.read`` arguments naming data.dvc's remote with its URL as this checkout
+    resolves it: DVC resolves a remote's relative path (the embedded ``../data-remote``)
+    against a temporary directory when it reads at a git revision, and then finds nothing."""
+    import subprocess
+
+    import yaml
+    from dvc.repo import Repo
+
+    from mlops.core.artifacts import DATA_DVC
+
+    shown = subprocess.run(["git", "show", f"{rev}:{DATA_DVC.as_posix()}"], cwd=repo,
+                           capture_output=True, text=True, timeout=60)  # fmt: skip
+    doc = (yaml.safe_load(shown.stdout) or {}) if shown.returncode == 0 else {}
+    out = (doc.get("outs") or [{}])[0]
+    with Repo(repo) as dvc_repo:
+        name = out.get("remote") or dvc_repo.config["core"].get("remote")
+        url = (dvc_repo.config["remote"].get(name) or {}).get("url") if name else None
+    if not name or not url:
+        return {}
+    return {"remote": name, "remote_config": {"url": str(url)}}
+
+
 def read_at_revision(path: Path, rev: str, repo: str = ".") -> pd.DataFrame:
     """``path`` as it was at git revision ``rev`` (its .dvc file there, data via DVC)."""
     import dvc.api
 
     label = f"{path}@{rev}"
     try:
-        text = dvc.api.read(str(path), repo=repo, rev=rev, mode="r", encoding="utf-8")
+        text = dvc.api.read(str(path), repo=repo, rev=rev, mode="r", encoding="utf-8",
+                            **_data_remote(rev, repo))  # fmt: skip
     except Exception as exc:  # DVC raises many types (revision, path, remote); one line each
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ArtifactError(f"{label}: cannot be read through DVC: {first}") from None
