@@ -129,11 +129,13 @@ def ca_bundle(workdir: Path, api: GitHubAPI) -> Path:
     return bundle
 
 
-def make_origin(dest: Path, api: GitHubAPI) -> Path:
-    """A copy of this checkout as a git repository whose origin is the API double's host."""
+def make_origin(dest: Path, api: GitHubAPI, source: Path | None = None) -> Path:
+    """A copy of this checkout (or of the git repository ``source``, e.g. the shared trained
+    copy) as a git repository whose origin is the API double's host."""
     from .conftest import copy_repo
 
-    repo = copy_repo(dest)
+    copied = shutil.copytree(source, dest, symlinks=True) if source is not None else None
+    repo = Path(copied) if copied is not None else copy_repo(dest)
     host = api.url.split("://", 1)[1]
     run(["git", "remote", "add", "origin", f"https://{host}/{OWNER_REPO}.git"], repo)
     return repo

@@ -111,6 +111,12 @@ def cmd_data_pr(args: argparse.Namespace) -> None:
     ci.write_summary(f"Data PR #{number} {action}: {title}. {note}\n")
 
 
+def _report_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--report", type=Path, default=MONITOR_JSON, help=f"the monitor report ({MONITOR_JSON})"
+    )
+
+
 def register(add: Add) -> None:
     p = add(
         "monitor",
@@ -145,16 +151,14 @@ def register(add: Add) -> None:
         "open the one GitHub issue labelled model-monitoring for a drift or degraded verdict, "
         "or update it while it is open (GITHUB_TOKEN with issues: write); ok: nothing",
     )
-    issue.add_argument("--report", type=Path, default=MONITOR_JSON, help=f"default: {MONITOR_JSON}")
+    _report_argument(issue)
     retrain = add(
         "dispatch-retrain",
         cmd_dispatch_retrain,
         "start the retrain workflow for a drift or degraded verdict (GITHUB_TOKEN with "
         "actions: write); ok: nothing",
     )
-    retrain.add_argument(
-        "--report", type=Path, default=MONITOR_JSON, help=f"default: {MONITOR_JSON}"
-    )
+    _report_argument(retrain)
     retrain.add_argument("--ref", default="main", help="the branch to retrain on (default: main)")
     data = add(
         "data-pr",
