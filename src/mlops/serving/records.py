@@ -1,7 +1,7 @@
 """The service's traffic records: a sample of what it answers, through ``bentoml.monitor``.
 
 Each answered request hands a sample of its rows (``MLOPS_RECORD_SAMPLE``, the share of rows
-kept, default 0.1; 0 turns recording off) to BentoML's monitoring API: the inputs as
+kept, default 0.05; 0 turns recording off) to BentoML's monitoring API: the inputs as
 ``feature`` columns, the outputs and the answering model version as ``prediction`` columns
 (:mod:`mlops.monitoring.records` reads them back for ``mlops monitor``).
 
@@ -51,7 +51,7 @@ from mlops.monitoring.records import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_SAMPLE = 0.1
+DEFAULT_SAMPLE = 0.05  # one row in 20: bench/RESULTS.md "Serving" gives its cost
 DEFAULT_DIR = "monitoring"  # BentoML's own default log_path
 QUEUE_BATCHES = 1024  # requests' samples waiting for the writer before rows are dropped
 MONITORS = {"jsonl": f"{__name__}.TrafficMonitor", "default": "default", "otlp": "otlp"}
@@ -136,8 +136,10 @@ class TrafficMonitor(MonitorBase[Any]):
             handler.setFormatter(logging.Formatter("%(message)s"))
             self._handler = handler
         names = list(batch)
-        lines = [
-            pydantic_core.to_json({**dict(zip(names, row, strict=True)), **extra}).decode()
+        lines = [  # missing numbers as null: standard JSON, for any shipper
+            pydantic_core.to_json(
+                {**dict(zip(names, row, strict=True)), **extra}, inf_nan_mode="null"
+            ).decode()
             for row in zip(*batch.values(), strict=True)
         ]
         record = logging.LogRecord(self.name, logging.INFO, "", 0, "\n".join(lines), None, None)
@@ -226,6 +228,7 @@ class Recorder:
 
 
 def _values(column: np.ndarray, keep: np.ndarray | None) -> list[Any]:
-    """The kept values as JSON-ready Python values (NaN stays NaN: the writer makes it null)."""
+    """The kept values as Python values (a missing number stays NaN: TrafficMonitor writes it
+    as null)."""
     values = np.asarray(column)
     return (values if keep is None else values[keep]).tolist()

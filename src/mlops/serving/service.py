@@ -17,7 +17,7 @@ parsing, its errors and its OpenAPI document):
 * BentoML's own ``/healthz``, ``/livez``, ``/readyz``, ``/metrics`` and ``/docs.json`` (the
   OpenAPI document, which includes the two endpoints above).
 
-A sample of the answered rows (``MLOPS_RECORD_SAMPLE``, default 0.1) is recorded through
+A sample of the answered rows (``MLOPS_RECORD_SAMPLE``, default 0.05) is recorded through
 ``bentoml.monitor`` under ``MLOPS_RECORDS_DIR`` (``mlops.serving.records``), off the response
 path, for ``mlops monitor``.
 
