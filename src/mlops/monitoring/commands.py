@@ -164,8 +164,8 @@ def register(add: Add) -> None:
         "data-pr",
         cmd_data_pr,
         "propose labelled production data as training data: validated, appended to (or "
-        "replacing, monitor.data_mode) data.path, data.dvc updated and pushed, then a branch "
-        "and one PR opened or updated on it (PR_TOKEN, else GITHUB_TOKEN)",
+        f"replacing, monitor.data_mode) data.path, {DATA_DVC} updated and pushed, then a "
+        "branch and one PR opened or updated on it (PR_TOKEN, else GITHUB_TOKEN)",
     )
     data.add_argument("--current", type=Path, required=True, help="a CSV or parquet table")
     data.add_argument("--branch", default="monitor/data-refresh", help="the PR's branch")

@@ -160,7 +160,7 @@ def body(proposal: Proposal, current: str, monitor_md: str | None, note: str) ->
     if proposal.unlabelled_rows:
         lines.append(f"{proposal.unlabelled_rows:,} rows without the target were left out.")
     lines += [
-        "The table passed the expectation suite; `data.dvc` records its new version.",
+        f"The table passed the expectation suite; `{DATA_DVC}` records its new version.",
         "",
         "The PR report below compares the model trained on it with the champion, on this "
         "branch's test split, with the data's drift.",
