@@ -111,3 +111,18 @@ def test_each_task_calls_a_model_on_scrambled_labels_degraded(task_references, t
     assert doc.verdict == "degraded", doc.reasons
     assert doc.performance is not None
     assert doc.performance.headline == reference.model.task_.headline
+
+
+def test_the_markdown_shows_registered_metrics_only_if_any(demo_reference, demo_raw, params):
+    import dataclasses
+
+    from mlops.monitoring.report import markdown
+
+    current = current_of(resample(demo_raw, 600, 8), params, labelled=True)
+    plain = markdown(judge(demo_reference, current, params, "labelled.csv"))
+    table = plain.split("### Performance on labelled production data")[1]
+    assert "| metric | test split | current |" in table and "registered" not in table
+    tagged = dataclasses.replace(demo_reference, registered_metrics={"roc_auc": 0.8423})
+    shown = markdown(judge(tagged, current, params, "labelled.csv"))
+    assert "| metric | registered | test split |" in shown and "| ROC-AUC | 0.8423 |" in shown
+    assert "### Drift" in shown and "| prediction | numeric |" in shown

@@ -194,13 +194,19 @@ def markdown(doc: MonitorJson, table_rows: int = 12) -> str:
             f"the {metric_name(perf.headline)} difference's interval is wholly worse and the "
             f"drop is at least {perf.min_drop:.0%} of its test-split value.",
             "",
-            "| metric | registered | test split | current | difference | interval |",
-            "|---|---:|---:|---:|---:|---|",
+        ]
+        registered = any(m.registered is not None for m in perf.metrics.values())
+        head = "| metric |" + (" registered |" if registered else "")
+        lines += [
+            f"{head} test split | current | difference | interval |",
+            "|---|" + ("---:|" if registered else "") + "---:|---:|---:|---|",
         ]
         for metric, m in perf.metrics.items():
-            registered = "" if m.registered is None else f"{m.registered:.4f}"
+            cell = "" if m.registered is None else f"{m.registered:.4f}"
             lines.append(
-                f"| {metric_name(metric)} | {registered} | {m.reference:.4f} | {m.current:.4f} | "
-                f"{m.delta:+.4f} | {_interval(m.delta_interval)} |"
+                f"| {metric_name(metric)} |"
+                + (f" {cell} |" if registered else "")
+                + f" {m.reference:.4f} | {m.current:.4f} | {m.delta:+.4f} | "
+                f"{_interval(m.delta_interval)} |"
             )
     return "\n".join(lines) + "\n"
