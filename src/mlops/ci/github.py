@@ -39,9 +39,12 @@ class GitHub:
     permission_hint: str = "pull-requests: read"  # what a 403/404 most likely lacks
 
     @classmethod
-    def from_env(cls, repository: str | None = None, permission_hint: str = "") -> GitHub:
+    def from_env(
+        cls, repository: str | None = None, permission_hint: str = "", token: str | None = None
+    ) -> GitHub:
+        """The client of the job's environment (``token``: instead of ``GITHUB_TOKEN``)."""
         repository = repository or os.environ.get("GITHUB_REPOSITORY", "")
-        token = os.environ.get("GITHUB_TOKEN", "")
+        token = token or os.environ.get("GITHUB_TOKEN", "")
         if not repository:
             raise MlopsError("--repo not given and GITHUB_REPOSITORY is not set")
         if not token:

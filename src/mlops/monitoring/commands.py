@@ -102,8 +102,8 @@ def cmd_data_pr(args: argparse.Namespace) -> None:
     title = f"Data: {proposal.added_rows:,} labelled production rows ({proposal.mode})"
     token = app_token or os.environ["GITHUB_TOKEN"]
     sha = pull_request.push_branch(args.branch, title, paths, token)
-    os.environ["GITHUB_TOKEN"] = token  # the PR is opened by the same identity as the push
-    github = GitHub.from_env(permission_hint="pull-requests: write")
+    # the PR is opened by the same identity as the push
+    github = GitHub.from_env(permission_hint="pull-requests: write", token=token)
     text = datapr.body(proposal, str(args.current), monitor_md, note)
     action, number, url = pull_request.open_or_update(github, args.branch, args.base, title, text)
     print(f"data-pr: {action} PR #{number} from {args.branch} ({sha[:12]}) {url}")
