@@ -43,12 +43,14 @@ setup: $(UV) ## create .venv with everything in uv.lock: every model family, the
 	$(SYNC) --all-extras --all-groups
 
 # The pipeline's extras come from `mlops extras` (params.yaml's model.type and, with BASE_REV,
-# that revision's, whose model the PR report loads); EXTRAS_UV_CACHE keeps their downloads out
-# of the uv cache the workflows save, so a logistic-regression job never restores TensorFlow.
+# that revision's, whose model the PR report loads; with FAMILY, the family tune.yml searches);
+# EXTRAS_UV_CACHE keeps their downloads out of the uv cache the workflows save, so a
+# logistic-regression job never restores TensorFlow.
 setup-pipeline: $(UV) ## the pipeline's jobs: no dev tools; a model family's library only if used
 	$(SYNC) --no-dev
 	$(if $(EXTRAS_UV_CACHE),UV_CACHE_DIR="$(EXTRAS_UV_CACHE)") \
-		$(SYNC) --no-dev $$($(BIN)/mlops extras $(if $(BASE_REV),--base-rev $(BASE_REV)))
+		$(SYNC) --no-dev $$($(BIN)/mlops extras $(if $(BASE_REV),--base-rev $(BASE_REV)) \
+			$(if $(FAMILY),--family $(FAMILY)))
 
 setup-image: $(UV) ## the image job: bentoml, the package and its core dependencies
 	$(SYNC) --no-dev

@@ -39,6 +39,7 @@ COMMANDS = {
     "init", "changed", "needs", "gpu-check",
     "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras", "predict",
     "fetch-input", "registry", "monitor", "monitor-issue", "dispatch-retrain", "data-pr",
+    "tune", "tune-pr",
 }  # fmt: skip
 
 

@@ -2,7 +2,7 @@
 concern, each module's ``register`` declaring its arguments next to its handlers:
 ``onboard/commands.py`` (init), ``tracking/commands.py`` (the registry),
 ``serving/commands.py`` (the bento), ``batch/commands.py`` (predict),
-``monitoring/commands.py`` (monitor) and ``ci/commands.py``
+``monitoring/commands.py`` (monitor), ``tuning/commands.py`` (tune) and ``ci/commands.py``
 (what the workflows call).
 
 Only the standard library is imported at start-up, so ``mlops --help`` stays fast and never
@@ -189,10 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     from mlops.ci import commands as ci
     from mlops.monitoring import commands as monitoring
     from mlops.tracking import commands as registry
+    from mlops.tuning import commands as tuning
 
     registry.register(add)
     batch.register(add)
     monitoring.register(add)
+    tuning.register(add)
     ci.register(add)
     return parser
 

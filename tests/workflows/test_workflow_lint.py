@@ -111,6 +111,7 @@ OWN_WRITES = {
     ("monitor.yml", "issue"): {"issues"},
     ("monitor.yml", "retrain"): {"actions"},
     ("monitor.yml", "data-pr"): {"contents", "pull-requests"},
+    ("tune.yml", "pull-request"): {"contents", "pull-requests"},
 }
 
 

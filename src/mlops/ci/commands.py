@@ -33,6 +33,8 @@ def cmd_extras(args: argparse.Namespace) -> None:
     types = {str(args.params): ci.model_type(yaml.safe_load(args.params.read_text()), "params")}
     if args.base_rev:
         types[f"{args.base_rev[:12]}"] = ci.model_type(ci.params_at(args.base_rev), args.base_rev)
+    if args.family:
+        types["--family"] = args.family
     extras = ci.needed_extras(list(types.values()))
     where = ", ".join(f"{kind} ({source})" for source, kind in types.items())
     print(f"extras: model.type {where}: {' '.join(extras) or 'no extra'}", file=sys.stderr)
@@ -124,9 +126,10 @@ def register(add: Add) -> None:
         "extras",
         cmd_extras,
         "print the uv flags (--extra NAME ...) that install the libraries of the model families "
-        "params.yaml (and --base-rev's, whose model the PR report loads) use",
+        "params.yaml (and --base-rev's, whose model the PR report loads; --family) use",
     )
     p_extras.add_argument("--base-rev", help="also the model.type of this git revision")
+    p_extras.add_argument("--family", help="also this model family (mlops tune --family)")
     p_needs = add(
         "needs", cmd_needs, "fail when an upstream job failed or was cancelled (toJSON(needs))"
     )

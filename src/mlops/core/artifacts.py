@@ -35,6 +35,10 @@ DRIFT = Path("reports/drift.json")  # `mlops drift`
 MONITOR_DIR = Path("reports/monitor")  # `mlops monitor`: monitor.md and monitor.json
 MONITOR_MD = MONITOR_DIR / "monitor.md"
 MONITOR_JSON = MONITOR_DIR / "monitor.json"
+TUNE_DIR = Path("reports/tune")  # `mlops tune`: the search's report (the tuning PR's body)
+TUNE_MD = TUNE_DIR / "tune.md"
+TUNE_JSON = TUNE_DIR / "tune.json"
+TUNE_HISTORY = TUNE_DIR / "history.png"  # the optimisation history, drawn
 
 # --- prepare ------------------------------------------------------------------------------------
 PREPARED_DIR = Path("data/prepared")

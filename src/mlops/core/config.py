@@ -19,6 +19,7 @@ from mlops.core.errors import ConfigError
 
 __all__ = ["ConfigError", "Params", "flatten", "load_params", "parse_params"]
 from mlops.models import MODEL_FAMILIES
+from mlops.models.space import Dimension
 from mlops.tasks import HIGHER_IS_BETTER, TASKS
 
 # Every task's metric names (a gate rule must name one of its own task's: _check_task), and the
@@ -136,6 +137,25 @@ class MonitorConfig(_Strict):
     data_mode: Literal["append", "replace"] = "append"
 
 
+class TuneConfig(_Strict):
+    """``mlops tune``: a seeded Optuna search of one model family's hyper-parameters."""
+
+    trials: int = Field(default=30, ge=1, le=10_000)  # at most this many trials ...
+    timeout_minutes: float = Field(default=30.0, gt=0.0, le=24 * 60)  # ... and this long
+    # K-fold cross-validation on the training split (stratified for a classifier); the test
+    # split stays untouched for the PR report.
+    cv_folds: int = Field(default=5, ge=2, le=20)
+    metric: MetricName | None = None  # one of the task's metrics; null: its headline metric
+    seed: int = Field(default=0, ge=0)  # the TPE sampler's seed (and the folds')
+    # Better: the paired difference's interval (over the folds) excludes no gain, and the mean
+    # gain is at least this share of the current params' score (0.001: 0.1%).
+    min_gain: float = Field(default=0.001, ge=0.0, lt=1.0)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    # family -> hyper-parameter -> range or choices; a family named here replaces its default
+    # space (src/mlops/models/<family>.py, SPACE) with this one.
+    space: dict[str, dict[str, Dimension]] = Field(default_factory=dict)
+
+
 class BootstrapConfig(_Strict):
     """The paired bootstrap of the PR report's metric differences."""
 
@@ -179,6 +199,7 @@ class Params(_Strict):
     drift: DriftConfig = Field(default_factory=DriftConfig)
     report: ReportConfig = Field(default_factory=ReportConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    tune: TuneConfig = Field(default_factory=TuneConfig)
 
     @property
     def model_type(self) -> str:
@@ -282,6 +303,13 @@ def _check_task(params: Params, path: Path) -> None:
                     f"{path}: gate.{rules}.{metric}: not a metric of data.task {task.name}; "
                     f"allowed: {', '.join(task.metrics)}"
                 )
+    metric = params.tune.metric
+    if metric is not None and metric not in task.metrics:
+        raise ConfigError(
+            f"{path}: tune.metric: {metric} is not a metric of data.task {task.name}; "
+            f"allowed: {', '.join(task.metrics)} (or null: {task.headline})"
+        )
+    _check_space(params, path)
     family = MODEL_FAMILIES[params.model_type]
     if task.name not in family.tasks:
         able = [name for name, f in MODEL_FAMILIES.items() if task.name in f.tasks]
@@ -298,6 +326,35 @@ def _check_task(params: Params, path: Path) -> None:
                 f"{path}: model.{params.model_type}.{key}: applies to data.task "
                 f"{' or '.join(tasks)} only; leave it at {default!r} for data.task {task.name}"
             )
+
+
+def _check_space(params: Params, path: Path) -> None:
+    """Every tune.space entry names a hyper-parameter of its family that applies to the task,
+    and its ends (or each choice) are values params.yaml would accept there."""
+    task = params.data.task
+    for name, space in params.tune.space.items():
+        family = MODEL_FAMILIES.get(name)
+        if family is None:
+            raise ConfigError(
+                f"{path}: tune.space.{name}: not a model family; allowed: "
+                f"{', '.join(MODEL_FAMILIES)}"
+            )
+        fields = family.Params.model_fields
+        for key, dimension in space.items():
+            where = f"{path}: tune.space.{name}.{key}"
+            if key not in fields:
+                raise ConfigError(f"{where}: not a hyper-parameter of {name}; allowed: "
+                                  f"{', '.join(fields)}")  # fmt: skip
+            if not family.applies(key, task):
+                raise ConfigError(f"{where}: applies to data.task "
+                                  f"{' or '.join(family.task_params[key])} only")  # fmt: skip
+            for value in dimension.bounds():
+                try:
+                    family.Params.model_validate({key: value})
+                except ValidationError as exc:
+                    problem = exc.errors()[0]["msg"].rstrip(".")
+                    raise ConfigError(f"{where}: {value!r} is not a valid {key}: {problem}"
+                                      ) from None  # fmt: skip
 
 
 def parse_params(raw: Any, path: Path = PARAMS) -> Params:

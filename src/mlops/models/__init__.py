@@ -10,6 +10,7 @@ A family is one module in this package that defines
   which family supports which task: `mlops check-params` refuses any other pairing),
 * ``task_params``: hyper-parameters that apply to some tasks only (e.g. class weights to
   classifiers): set away from their default for another task, they are refused,
+* ``SPACE``: the default search space of ``mlops tune`` (:mod:`mlops.models.space`),
 * optionally ``fit(estimator, x, y, x_val, y_val) -> curves``: how to fit it when the train
   stage's validation split (already preprocessed) is available, e.g. for early stopping; it
   returns per-iteration learning curves ``{"val_logloss": [...], ...}`` for MLflow,
@@ -30,6 +31,7 @@ from pydantic import BaseModel
 
 from mlops.models import keras_mlp, logreg, rf, ridge, xgb
 from mlops.models.context import BuildContext
+from mlops.models.space import Dimension
 
 __all__ = ["MODEL_FAMILIES", "BuildContext", "ModelFamily"]
 
@@ -63,17 +65,32 @@ class ModelFamily:
     tasks: tuple[str, ...] = ALL_TASKS
     # hyper-parameter -> the tasks it applies to (others must leave it at its default).
     task_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # `mlops tune`'s default search space: hyper-parameter -> its range or choices.
+    space: dict[str, Dimension] = field(default_factory=dict)
+
+    def applies(self, key: str, task: str) -> bool:
+        """Whether hyper-parameter ``key`` means anything for ``task`` (task_params)."""
+        return task in self.task_params.get(key, (task,))
 
 
 MODEL_FAMILIES: dict[str, ModelFamily] = {
     "logreg": ModelFamily(
-        Params=logreg.Params, build=logreg.build, scale_numeric=True, tasks=CLASSIFIERS
+        Params=logreg.Params,
+        space=logreg.SPACE,
+        build=logreg.build,
+        scale_numeric=True,
+        tasks=CLASSIFIERS,
     ),
     "ridge": ModelFamily(
-        Params=ridge.Params, build=ridge.build, scale_numeric=True, tasks=("regression",)
+        Params=ridge.Params,
+        space=ridge.SPACE,
+        build=ridge.build,
+        scale_numeric=True,
+        tasks=("regression",),
     ),
     "xgboost": ModelFamily(
         Params=xgb.Params,
+        space=xgb.SPACE,
         build=xgb.build,
         scale_numeric=False,
         extra="xgboost",
@@ -83,12 +100,14 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
     ),
     "rf": ModelFamily(
         Params=rf.Params,
+        space=rf.SPACE,
         build=rf.build,
         scale_numeric=False,
         task_params={"class_weight": CLASSIFIERS},
     ),
     "keras": ModelFamily(
         Params=keras_mlp.Params,
+        space=keras_mlp.SPACE,
         build=keras_mlp.build,
         scale_numeric=True,
         extra="keras",

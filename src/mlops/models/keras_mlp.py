@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops.models.space import Dimension
+
 if TYPE_CHECKING:
     from mlops.models.context import BuildContext
 
@@ -34,6 +36,16 @@ class Params(BaseModel):
     max_epochs: int = Field(default=60, ge=1, le=10_000)
     patience: int = Field(default=8, ge=1, le=1_000, description="Early-stopping patience.")
     class_weight: Literal["balanced"] | None = None
+
+
+# The default search space of `mlops tune` (tune.space.keras in params.yaml replaces it); the
+# layer sizes stay as params.yaml sets them unless the space lists choices of them.
+SPACE = {
+    "learning_rate": Dimension(low=1e-4, high=1e-2, log=True),
+    "dropout": Dimension(low=0.0, high=0.5),
+    "l2": Dimension(low=1e-6, high=1e-2, log=True),
+    "batch_size": Dimension(choices=[64, 128, 256]),
+}
 
 
 def build(params: Params, context: BuildContext) -> Any:

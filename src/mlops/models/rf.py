@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops.models.space import Dimension
+
 if TYPE_CHECKING:
     from mlops.models.context import BuildContext
 
@@ -19,6 +21,16 @@ class Params(BaseModel):
     # Features tried per split: "sqrt", "log2" or a fraction in (0, 1].
     max_features: Literal["sqrt", "log2"] | Annotated[float, Field(gt=0.0, le=1.0)] = "sqrt"
     class_weight: Literal["balanced", "balanced_subsample"] | None = None
+
+
+# The default search space of `mlops tune` (tune.space.rf in params.yaml replaces it).
+SPACE = {
+    "n_estimators": Dimension(low=100, high=600, step=50),
+    "max_depth": Dimension(low=3, high=30),
+    "min_samples_leaf": Dimension(low=1, high=50, log=True),
+    "max_features": Dimension(choices=["sqrt", "log2", 0.3, 0.6]),
+    "class_weight": Dimension(choices=[None, "balanced"]),
+}
 
 
 def build(params: Params, context: BuildContext) -> Any:

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops.models.space import Dimension
+
 if TYPE_CHECKING:
     from mlops.models.context import BuildContext
 
@@ -21,6 +23,19 @@ class Params(BaseModel):
     min_child_weight: float = Field(default=1.0, ge=0.0)
     reg_lambda: float = Field(default=1.0, ge=0.0)
     scale_pos_weight: float = Field(default=1.0, gt=0.0)
+
+
+# The default search space of `mlops tune` (tune.space.xgboost in params.yaml replaces it);
+# scale_pos_weight is left as params.yaml sets it.
+SPACE = {
+    "n_estimators": Dimension(low=100, high=800, log=True),
+    "max_depth": Dimension(low=2, high=10),
+    "learning_rate": Dimension(low=0.01, high=0.3, log=True),
+    "subsample": Dimension(low=0.5, high=1.0),
+    "colsample_bytree": Dimension(low=0.4, high=1.0),
+    "min_child_weight": Dimension(low=0.5, high=20.0, log=True),
+    "reg_lambda": Dimension(low=1e-3, high=10.0, log=True),
+}
 
 
 def build(params: Params, context: BuildContext) -> Any:

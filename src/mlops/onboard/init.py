@@ -92,17 +92,9 @@ def _refuse_overwrite(request: Request, old_data: Path, old_suite: Path) -> None
 
 def _params_text(inferred: Inferred, data_path: Path, suite: Path, name: str) -> str:
     """params.yaml with the inferred values in place, its comments kept."""
-    import io
+    from mlops.core import params_yaml
 
-    from ruamel.yaml import YAML
-
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)  # the file's own layout
-    yaml.representer.add_representer(
-        type(None), lambda r, _: r.represent_scalar("tag:yaml.org,2002:null", "null")
-    )
-    doc: Any = yaml.load(PARAMS.read_text(encoding="utf-8"))
+    doc: Any = params_yaml.load(PARAMS)
     data = doc["data"]
     data["path"] = str(data_path)
     data["target"] = inferred.columns("target")[0]
@@ -130,9 +122,7 @@ def _params_text(inferred: Inferred, data_path: Path, suite: Path, name: str) ->
     doc["mlflow"]["experiment"] = name
     doc["mlflow"]["registered_model"] = name
     doc["validation"]["suite"] = str(suite)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return out.getvalue()
+    return params_yaml.dump(doc)
 
 
 def _dvc(*args: str) -> str:

@@ -55,15 +55,23 @@ def _mermaid_list(values: list[float] | list[str]) -> str:
 
 
 def mermaid_curves(
-    title: str, x_label: str, y_label: str, grid: list[float], series: list[list[float]]
+    title: str,
+    x_label: str,
+    y_label: str,
+    grid: list[float],
+    series: list[list[float]],
+    *,
+    y_range: tuple[float, float] = (0.0, 1.0),
+    x_format: str = "{:.2f}",
 ) -> str:
     """An ``xychart-beta`` line chart (GitHub renders Mermaid in comments)."""
+    low, high = y_range
     lines = [
         "```mermaid",
         "xychart-beta",
         f'    title "{title}"',
-        f'    x-axis "{x_label}" {_mermaid_list([f"{x:.2f}" for x in grid])}',
-        f'    y-axis "{y_label}" 0 --> 1',
+        f'    x-axis "{x_label}" {_mermaid_list([x_format.format(x) for x in grid])}',
+        f'    y-axis "{y_label}" {low:.4g} --> {high:.4g}',
     ]
     lines += [f"    line {_mermaid_list(s)}" for s in series]
     lines.append("```")
