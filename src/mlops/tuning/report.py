@@ -249,7 +249,8 @@ def _history(doc: TuneJson) -> list[str]:
         y_range=(low - pad, high + pad),
         x_format="{:.0f}",
     )
-    return ["### Optimisation history", "", chart, ""]
+    lines = "each completed trial's mean over the folds, the best so far, the current params"
+    return ["### Optimisation history", "", chart, "", f"The lines: {lines}.", ""]
 
 
 def markdown(doc: TuneJson) -> str:
