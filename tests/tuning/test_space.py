@@ -36,6 +36,8 @@ def _params(tune: dict, **sections):
         ({"metric": "rmse"}, r"tune\.metric: rmse is not a metric of data\.task binary"),
         ({"cv_folds": 1}, r"tune\.cv_folds: Input should be greater than or equal to 2"),
         ({"trails": 3}, r"tune\.trails: unknown key .* allowed keys: trials, timeout_minutes"),
+        ({"space": {"rf": {"max_depth": {"lo": 1, "high": 3}}}},
+         r"tune\.space\.rf\.max_depth\.lo: unknown key .* allowed keys: low, high, log, step"),
     ],
 )  # fmt: skip
 def test_a_bad_tune_setting_is_refused_by_its_key(tune, message):

@@ -164,3 +164,58 @@ def test_the_corrected_interval_holds_its_level_with_known_truth():
                            confidence=0.95)  # fmt: skip
     assert lower.gain == pytest.approx(0.2) and lower.low == pytest.approx(0.2)  # sd 0: exact
     assert not compare.better(lower, 1.2, min_gain=0.2) and compare.better(lower, 1.2, 0.1)
+
+
+def test_progress_is_one_rewritten_line_on_a_terminal_and_a_line_per_trial_elsewhere(
+    monkeypatch,
+):
+    import io
+    import sys
+
+    import optuna
+
+    from mlops.tuning.search import Progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    for stream, tty in ((io.StringIO(), False), (Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        progress = Progress(3, 60.0, "rmse", 2.5)
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3, callbacks=[progress])
+        progress.finish()
+        text = stream.getvalue()
+        assert "tune: trial 3/3 complete" in text and "(current params 2.5000)" in text
+        assert "min left" in text and "best rmse 0." in text
+        if tty:
+            assert text.count("\r") == 3 and text.count("\n") == 1 and text.endswith("\n")
+        else:
+            assert text.count("\n") == 3 and "\r" not in text
+
+
+FAMILY_CASES = [
+    ("logreg", "binary"), ("logreg", "multiclass"), ("ridge", "regression"),
+    ("rf", "multiclass"), ("xgboost", "binary"), ("xgboost", "regression"),
+    pytest.param("keras", "multiclass", marks=pytest.mark.slow),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("family", "task"), FAMILY_CASES, ids=[f"{f}-{t}" for f, t in [
+    ("logreg", "binary"), ("logreg", "multiclass"), ("ridge", "regression"),
+    ("rf", "multiclass"), ("xgboost", "binary"), ("xgboost", "regression"),
+    ("keras", "multiclass")]])  # fmt: skip
+def test_every_family_searches_its_default_space_for_each_task(project, family, task):
+    params, path = project(task, n=200, tune={"trials": 2, "cv_folds": 2})
+    doc = tune.run(params, path, family=family, track=False)
+    assert doc.family == family and doc.current_type == params.model_type
+    assert len(doc.trials) == 2 and len(doc.current.folds) == 2
+    searched = set(doc.trials[0].values)
+    assert searched and searched <= set(getattr(params.model, family).model_fields)
+    written = load_params(path)
+    if doc.verdict == "better":
+        assert written.model_type == family  # the winner's family is what params.yaml trains
+        assert doc.changes.get("model.type", family) == family
+    else:
+        assert written == params

@@ -78,7 +78,7 @@ def checks_note(app_token: bool) -> str:
         "a person with write access clicks **Approve workflows to run** (at the bottom of this "
         "page) and the PR workflow then trains the candidate, posts its report here and "
         "reports `pr-check`. To skip the click, give the workflow a GitHub App token or a "
-        "fine-grained personal access token as the `PR_TOKEN` secret (docs/monitoring.md)."
+        "fine-grained personal access token as the `PR_TOKEN` secret (docs/workflows.md)."
     )
 
 

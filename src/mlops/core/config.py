@@ -211,9 +211,15 @@ class Params(_Strict):
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The field names accepted at the mapping that contains ``loc``."""
+    """The field names accepted at the mapping that contains ``loc`` (through the values of a
+    ``dict[str, ...]`` field, e.g. tune.space.<family>.<key>)."""
+    import typing
+
     cls: Any = Params
     for part in loc[:-1]:
+        if typing.get_origin(cls) is dict:  # part is one of its keys
+            cls = typing.get_args(cls)[1]
+            continue
         fields = getattr(cls, "model_fields", None)
         if fields is None or part not in fields:
             return []

@@ -178,9 +178,8 @@ class Progress:
             f"tune: trial {done}/{self.total} {state}{value}; best {self.metric} {best} "
             f"(current params {self.current:.4f}); about {max(left, 0.0) / 60:.1f} min left"
         )
-        if self.tty:
-            end = "\n" if done == self.total else ""
-            print(f"\r{line:<110}", end=end, file=sys.stderr, flush=True)
+        if self.tty:  # finish() ends the line
+            print(f"\r{line:<110}", end="", file=sys.stderr, flush=True)
         else:
             print(line, file=sys.stderr, flush=True)
 
