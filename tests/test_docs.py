@@ -159,10 +159,13 @@ def test_every_repository_variable_is_documented_and_every_documented_one_is_use
 
 
 def test_the_readme_shows_the_generated_comment_images():
-    """The demo's comment in the README, a regression PR's in docs/tasks.md: both generated."""
+    """The demo's comment in the README, a regression PR's in docs/tasks.md, a tuning PR's
+    body in docs/tuning.md: all generated."""
     script = (REPO_ROOT / "scripts" / "docs_images.py").read_text(encoding="utf-8")
-    assert 'ROOT / "docs" / "images" / f"pr-comment{suffix}.png"' in script
-    for name, page in (("pr-comment", "README.md"), ("pr-comment-regression", "docs/tasks.md")):
+    assert 'name = "tune-pr.png" if args.tune else f"pr-comment{suffix}.png"' in script
+    assert 'ROOT / "docs" / "images" / name' in script
+    for name, page in (("pr-comment", "README.md"), ("pr-comment-regression", "docs/tasks.md"),
+                       ("tune-pr", "docs/tuning.md")):  # fmt: skip
         image = REPO_ROOT / "docs" / "images" / f"{name}.png"
         assert image.is_file() and image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         linked = "docs/images" if page == "README.md" else "images"
@@ -170,6 +173,7 @@ def test_the_readme_shows_the_generated_comment_images():
     assert "docs-images" in makefile_targets()
     recipe = (REPO_ROOT / "Makefile").read_text().split("\ndocs-images:", 1)[1].split("\n\n")[0]
     assert "scripts/docs_images.py" in recipe and "--example regression" in recipe
+    assert "scripts/docs_images.py --tune" in recipe
 
 
 def test_the_data_is_updated_with_dvc_add_never_dvc_commit_of_its_dvc_file():
