@@ -4,12 +4,9 @@ the target, and the metrics on labelled production data with their intervals."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from mlops.core.errors import ArtifactError
+from mlops.core.documents import Document, JsonFile
 from mlops.tasks.base import DISPLAY
 
 Verdict = Literal["ok", "drift", "degraded"]
@@ -20,11 +17,7 @@ MEANING = {
 }
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ColumnShift(_Doc):
+class ColumnShift(Document):
     kind: Literal["numeric", "categorical"]
     psi: float
     pvalue: float  # the Kolmogorov-Smirnov or chi-square test's
@@ -34,7 +27,7 @@ class ColumnShift(_Doc):
     detail: str  # means, new categories or the class share, in words
 
 
-class DriftDoc(_Doc):
+class DriftDoc(Document):
     tests: int
     alpha: float
     psi_threshold: float
@@ -44,7 +37,7 @@ class DriftDoc(_Doc):
     target: ColumnShift | None
 
 
-class MetricShift(_Doc):
+class MetricShift(Document):
     registered: float | None  # recorded at registration (the model's tags)
     reference: float  # on the model's test split, recomputed
     reference_interval: list[float]
@@ -54,7 +47,7 @@ class MetricShift(_Doc):
     delta_interval: list[float]
 
 
-class PerformanceDoc(_Doc):
+class PerformanceDoc(Document):
     headline: str
     confidence: float
     min_drop: float
@@ -63,7 +56,7 @@ class PerformanceDoc(_Doc):
     degraded: bool
 
 
-class ModelRef(_Doc):
+class ModelRef(Document):
     label: str
     version: str
     commit: str | None
@@ -74,7 +67,7 @@ class ModelRef(_Doc):
     test_rows: int
 
 
-class CurrentRef(_Doc):
+class CurrentRef(Document):
     path: str
     source: Literal["table", "records"]
     rows: int
@@ -82,7 +75,10 @@ class CurrentRef(_Doc):
     versions: dict[str, int]  # records: rows per answering model version
 
 
-class MonitorJson(_Doc):
+class MonitorJson(JsonFile):
+    kind: ClassVar[str] = "monitor report"
+    written_by: ClassVar[str] = "mlops monitor"
+
     verdict: Verdict
     reasons: list[str]
     created: str
@@ -90,21 +86,6 @@ class MonitorJson(_Doc):
     current: CurrentRef
     drift: DriftDoc
     performance: PerformanceDoc | None
-
-    def write(self, path: Path) -> None:
-        from mlops.core.artifacts import write_atomic
-
-        write_atomic(path, self.model_dump_json(indent=2) + "\n")
-
-    @classmethod
-    def read(cls, path: Path) -> MonitorJson:
-        try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(f"{path} does not exist; run `mlops monitor` first") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]["msg"]
-            raise ArtifactError(f"{path} is not a monitor report: {first}") from None
 
 
 def shift(result: dict[str, Any]) -> ColumnShift:

@@ -9,20 +9,15 @@ section, never written twice. A report of data that failed validation has no com
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import Field
 
-from mlops.core.errors import ArtifactError
+from mlops.core.documents import Document, JsonFile
 from mlops.report.gate import RuleResult
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ModelSide(_Doc):
+class ModelSide(Document):
     """One of the two models compared."""
 
     commit: str | None
@@ -38,19 +33,19 @@ class BaselineSide(ModelSide):
     how: str  # how it was obtained: restored from the DVC cache, retrained, registry
 
 
-class Pair(_Doc):
+class Pair(Document):
     """The same measure of both models."""
 
     baseline: Any
     candidate: Any
 
 
-class MetricPair(_Doc):
+class MetricPair(Document):
     baseline: dict[str, float]
     candidate: dict[str, float]
 
 
-class Curves(_Doc):
+class Curves(Document):
     """ROC and precision-recall of both models at the same x values (the Mermaid charts)."""
 
     grid: list[float]
@@ -58,7 +53,7 @@ class Curves(_Doc):
     precision_recall: Pair
 
 
-class Validation(_Doc):
+class Validation(Document):
     """The validate stage's verdict on the data (its report, summed up)."""
 
     success: bool
@@ -69,14 +64,14 @@ class Validation(_Doc):
     rows: int | None = None
 
 
-class Drift(_Doc):
+class Drift(Document):
     features: int  # how many features were compared
     drifted_columns: list[str]
     target: dict[str, Any]
     top: list[dict[str, Any]]  # the most shifted features, by PSI
 
 
-class IntervalDoc(_Doc):
+class IntervalDoc(Document):
     """A metric's difference (this PR minus the baseline) and its confidence interval."""
 
     delta: float
@@ -85,7 +80,7 @@ class IntervalDoc(_Doc):
     verdict: str  # better | worse | no detectable difference
 
 
-class BootstrapDoc(_Doc):
+class BootstrapDoc(Document):
     """How the intervals were computed (report.bootstrap in params.yaml)."""
 
     resamples: int
@@ -95,61 +90,53 @@ class BootstrapDoc(_Doc):
     paired: bool = True
 
 
-class SegmentDoc(_Doc):
+class SegmentDoc(Document):
     value: str
     rows: int
     target: dict[str, Any]  # the task's summary of the segment's target (Task.summarise_target)
     intervals: dict[str, IntervalDoc]
 
 
-class Segments(_Doc):
+class Segments(Document):
     column: str  # evaluate.segment_column
     rows: list[SegmentDoc]
 
 
-class ReportJson(_Doc):
+class ReportJson(JsonFile):
     verdict: Literal["passed", "failed"]
     failures: list[str]
     task: str = "binary"  # data.task (mlops.tasks): what the metrics and the plots are
     validation: Validation | None = None
     # --- the comparison (absent when the data failed validation) ---
-    gate: list[RuleResult] = []
+    gate: list[RuleResult] = Field(default_factory=list)
     candidate: ModelSide | None = None
     baseline: BaselineSide | None = None
     test_rows: int | None = None
     metrics: MetricPair | None = None  # metric -> value, per model
     bootstrap: BootstrapDoc | None = None
     regression_rule: Literal["point", "significant"] | None = None  # gate.regression_rule
-    intervals: dict[str, IntervalDoc] = {}  # per metric, on the whole test split
+    # per metric, on the whole test split
+    intervals: dict[str, IntervalDoc] = Field(default_factory=dict)
     segments: Segments | None = None  # the same per value of evaluate.segment_column
-    params_changed: list[dict[str, Any]] = []
+    params_changed: list[dict[str, Any]] = Field(default_factory=list)
     data: dict[str, Any] | None = None  # rows added / removed, schema changes
     drift: Drift | None = None
     curves: Curves | None = None  # binary only
     confusion: Pair | None = None  # binary only: [[TN, FP], [FN, TP]] per model
-    importance: list[dict[str, Any]] = []  # the candidate's top features
-    images: dict[str, str] = {}
-    links: dict[str, str] = {}
+    importance: list[dict[str, Any]] = Field(default_factory=list)  # the candidate's top features
+    images: dict[str, str] = Field(default_factory=dict)
+    links: dict[str, str] = Field(default_factory=dict)
     record: dict[str, Any] | None = None  # what the merge is checked against (ci.reproduction)
     no_baseline: str | None = None  # why there is no comparison (report.uncompared)
     # --- a report of data that failed validation ---
     validation_failed: bool = False
-    failed_expectations: list[str] = []  # in plain words
+    failed_expectations: list[str] = Field(default_factory=list)  # in plain words
     commit: str | None = None
     data_version: dict[str, Any] | None = None
     model_type: str | None = None
 
+    kind: ClassVar[str] = "report"
+    written_by: ClassVar[str] = "mlops report"
+
     def to_json(self) -> str:
         return self.model_dump_json(indent=2, exclude_unset=True) + "\n"
-
-    @classmethod
-    def read(cls, path: Path) -> ReportJson:
-        """A report.json written by ``mlops report``; a clear error naming what is wrong."""
-        try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "the document"
-            raise ArtifactError(
-                f"{path}: not a report written by `mlops report` ({where}: {first['msg']})"
-            ) from None

@@ -6,11 +6,9 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
-from mlops.core.errors import ArtifactError
+from mlops.core.documents import Document, JsonFile
 from mlops.tasks.base import DISPLAY
 
 if TYPE_CHECKING:
@@ -20,18 +18,14 @@ if TYPE_CHECKING:
 TOP_TRIALS = 5
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ScoredDoc(_Doc):
+class ScoredDoc(Document):
     values: dict[str, Any]
     folds: list[float]
     mean: float
     sd: float
 
 
-class TrialDoc(_Doc):
+class TrialDoc(Document):
     number: int
     state: Literal["COMPLETE", "PRUNED", "FAIL"]
     values: dict[str, Any]
@@ -39,7 +33,7 @@ class TrialDoc(_Doc):
     seconds: float
 
 
-class DifferenceDoc(_Doc):
+class DifferenceDoc(Document):
     gain: float  # best minus current, positive when better (whatever the metric's direction)
     low: float
     high: float
@@ -47,7 +41,10 @@ class DifferenceDoc(_Doc):
     folds: int
 
 
-class TuneJson(_Doc):
+class TuneJson(JsonFile):
+    kind: ClassVar[str] = "tune report"
+    written_by: ClassVar[str] = "mlops tune"
+
     verdict: Literal["better", "no better"]
     created: str
     family: str
@@ -67,22 +64,6 @@ class TuneJson(_Doc):
     changes: dict[str, Any]  # what params.yaml gets (dotted key -> value); empty: no better
     importances: dict[str, float]
     trials: list[TrialDoc]
-
-    def write(self, path: Path) -> None:
-        from mlops.core.artifacts import write_atomic
-
-        write_atomic(path, self.model_dump_json(indent=2) + "\n")
-
-    @classmethod
-    def read(cls, path: Path) -> TuneJson:
-        try:
-            return cls.model_validate_json(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ArtifactError(f"{path} does not exist; run `mlops tune` first") from None
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise ArtifactError(f"{path} is not a tune report: {where}: {first['msg']}") from None
 
 
 def document(
