@@ -219,3 +219,17 @@ def test_every_family_searches_its_default_space_for_each_task(project, family, 
         assert doc.changes.get("model.type", family) == family
     else:
         assert written == params
+
+
+def test_apply_adds_a_section_params_yaml_left_to_its_defaults(tmp_path):
+    from ..tables import task_params, task_table
+    from .conftest import write_project
+
+    doc = task_params("binary", tmp_path / "data.csv", tmp_path)
+    del doc["model"]["rf"]
+    path = write_project(tmp_path, task_table("binary"), doc)
+    assert "  rf:" not in path.read_text()
+    assert tune.apply({"model.type": "rf", "model.rf.min_samples_leaf": 3}, path)
+    written = load_params(path)
+    assert written.model_type == "rf" and written.model.rf.min_samples_leaf == 3
+    assert written.model.rf.n_estimators == 300  # the rest at its defaults

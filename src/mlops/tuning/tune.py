@@ -30,8 +30,8 @@ def apply(changes: dict[str, Any], path: Path) -> bool:
     for dotted, value in changes.items():
         *parents, key = dotted.split(".")
         node = doc
-        for part in parents:
-            node = node[part]
+        for part in parents:  # a section params.yaml leaves to its defaults is added
+            node = node.setdefault(part, {})
         node[key] = value
     text = params_yaml.dump(doc)
     parse_params(yaml.safe_load(text), path)
