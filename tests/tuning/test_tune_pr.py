@@ -43,6 +43,7 @@ def test_a_better_result_pushes_params_yaml_and_opens_then_updates_one_pr(
     assert pull.title.startswith("Tune ridge: rmse ")
     assert "**Better than the current params**" in pull.body and "| alpha |" in pull.body
     assert "Approve workflows to run" in pull.body
+    assert "`mlops tune --family ridge --trials 8` repeats the search" in pull.body
     shown = run(["git", "show", "--name-only", "--format=%an", "tune/ridge"], bare).stdout
     assert shown.split() == ["github-actions[bot]", "params.yaml"]  # params.yaml, nothing else
     pushed = run(["git", "show", "tune/ridge:params.yaml"], bare).stdout

@@ -56,6 +56,7 @@ def test_a_dispatch_searches_opens_a_pr_with_its_report_and_the_pr_job_checks_it
     report = (tuned.artifacts / "tune-report" / "tune.md").read_text()
     assert pull.head_ref == BRANCH and pull.body.startswith(report.rstrip("\n"))
     assert "Approve workflows to run" in pull.body
+    assert "Searched by [this run](" in pull.body  # the run's page
     # The branch: main plus params.yaml with the winning C, committed by the bot.
     head = run(["git", "rev-parse", BRANCH], bare).stdout.strip()
     assert run(["git", "rev-parse", f"{BRANCH}~1"], bare).stdout.strip() == main

@@ -249,6 +249,13 @@ def check_answer(row: dict[str, Any], fields: dict[str, dict[str, Any]], where: 
             raise MlopsError(f"{where}: {name} {value!r} does not match its schema {spec}")
 
 
+def run_url() -> str | None:
+    """This workflow run's page on GitHub (None outside GitHub Actions)."""
+    keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    server, repo, run = (os.environ.get(k) for k in keys)
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
 def write_summary(markdown: str) -> None:
     """Append to the job summary (``$GITHUB_STEP_SUMMARY``) when running in GitHub Actions."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")

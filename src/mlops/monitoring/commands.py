@@ -33,14 +33,6 @@ def cmd_monitor(args: argparse.Namespace) -> None:
     ci.write_summary(report.markdown(doc))
 
 
-def _run_url() -> str | None:
-    import os
-
-    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
-                                                     "GITHUB_RUN_ID"))  # fmt: skip
-    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
-
-
 def cmd_monitor_issue(args: argparse.Namespace) -> None:
     from mlops.ci import workflow as ci
     from mlops.ci.github import GitHub
@@ -53,7 +45,7 @@ def cmd_monitor_issue(args: argparse.Namespace) -> None:
         ci.write_output("issue", "")
         return
     github = GitHub.from_env(permission_hint="issues: write")
-    action, number = alerts.open_or_update(github, doc, _run_url())
+    action, number = alerts.open_or_update(github, doc, ci.run_url())
     print(f"monitor-issue: {action} issue #{number} (label {alerts.LABEL}): {doc.verdict}")
     ci.write_output("issue", str(number))
     ci.write_summary(f"Monitoring issue #{number} {action} ({doc.verdict}).\n")

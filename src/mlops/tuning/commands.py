@@ -90,7 +90,14 @@ def cmd_tune_pr(args: argparse.Namespace) -> None:
     branch = f"{BRANCH_PREFIX}{doc.family}"
     sha = pull_request.push_branch(branch, title, [str(args.params)], token)
     note = pull_request.checks_note(bool(app_token))
-    body = markdown.read_text(encoding="utf-8").rstrip("\n") + f"\n\n**Checks:** {note}\n"
+    found = ci.run_url()
+    where = f"[this run]({found})" if found else "`mlops tune`"
+    again = f"`mlops tune --family {doc.family} --trials {doc.trials_asked}`"
+    body = (
+        markdown.read_text(encoding="utf-8").rstrip("\n")
+        + f"\n\nSearched by {where} on the base branch's commit; {again} repeats the search "
+        f"(seeded: `tune.seed`).\n\n**Checks:** {note}\n"
+    )
     github = GitHub.from_env(permission_hint="pull-requests: write", token=token)
     action, number, url = pull_request.open_or_update(github, branch, args.base, title, body)
     print(f"tune-pr: {action} PR #{number} from {branch} ({sha[:12]}) {url}")
