@@ -4,7 +4,6 @@ its values into params.yaml (comments kept)."""
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,14 +40,6 @@ def apply(changes: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _tracking(params: Params, family: str) -> contextlib.AbstractContextManager[Any]:
-    from mlops.tracking.runs import configure_mlflow
-
-    mlflow = configure_mlflow(params)
-    mlflow.set_experiment(params.mlflow.experiment)
-    return mlflow.start_run(run_name=f"tune {family}", tags={"mlops.kind": "tune"})
-
-
 def run(
     params: Params,
     params_path: Path,
@@ -81,10 +72,11 @@ def run(
         "device": device,
     }
     if track:
-        with _tracking(params, family) as parent:
-            from mlops.tracking.runs import configure_mlflow
+        from mlops.tracking.runs import configure_mlflow
 
-            mlflow = configure_mlflow(params)
+        mlflow = configure_mlflow(params)
+        mlflow.set_experiment(params.mlflow.experiment)
+        with mlflow.start_run(run_name=f"tune {family}", tags={"mlops.kind": "tune"}) as parent:
             mlflow.log_params(
                 {
                     "family": family,
@@ -107,8 +99,10 @@ def run(
         found = search.run(params, train, **kwargs)
         doc = _judge(found, params, trials, timeout_minutes)
     text = report.markdown(doc)
-    if len([t for t in found.trials if t.state == "COMPLETE"]) > 0:
+    if any(t.state == "COMPLETE" for t in found.trials):
         report.draw_history(found, out_dir / TUNE_HISTORY.name)
+    else:  # no history to draw: never an earlier search's picture beside this report
+        (out_dir / TUNE_HISTORY.name).unlink(missing_ok=True)
     doc.write(out_dir / TUNE_JSON.name)
     write_atomic(out_dir / TUNE_MD.name, text)
     if doc.changes:
