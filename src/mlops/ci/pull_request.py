@@ -23,6 +23,8 @@ from __future__ import annotations
 import base64
 import os
 import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,3 +99,39 @@ def open_or_update(
         "POST", "pulls", {"title": title, "head": branch, "base": base, "body": body}
     )
     return "opened", int(created["number"]), str(created.get("html_url", ""))
+
+
+def push_token() -> tuple[str, bool]:
+    """The token that pushes the branch and opens the PR: ``PR_TOKEN`` when it is set (a
+    GitHub App or personal token: the PR's checks start by themselves), else the workflow's
+    ``GITHUB_TOKEN``; and whether it was ``PR_TOKEN``."""
+    app_token = os.environ.get("PR_TOKEN", "")
+    token = app_token or os.environ.get("GITHUB_TOKEN", "")
+    if not token:
+        raise MlopsError("neither PR_TOKEN nor GITHUB_TOKEN is set: no push")
+    return token, bool(app_token)
+
+
+@dataclass(frozen=True)
+class Proposed:
+    action: str  # "opened" | "updated"
+    number: int
+    url: str
+    sha: str  # the pushed head
+    note: str  # checks_note: what a person does for the PR's checks
+
+
+def propose(
+    branch: str, base: str, title: str, paths: list[str], body: Callable[[str], str]
+) -> Proposed:
+    """Push ``paths`` as ``branch`` and open (or update) its one PR, both with
+    :func:`push_token`'s token (the PR is opened by the identity that pushed); ``body`` gets
+    :func:`checks_note`'s text and returns the PR's body."""
+    from mlops.ci.github import GitHub
+
+    token, app_token = push_token()
+    sha = push_branch(branch, title, paths, token)
+    note = checks_note(app_token)
+    github = GitHub.from_env(permission_hint="pull-requests: write", token=token)
+    action, number, url = open_or_update(github, branch, base, title, body(note))
+    return Proposed(action, number, url, sha, note)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from mlops.core.artifacts import DATA_DVC, MODEL, MONITOR_DIR, MONITOR_JSON
 from mlops.core.commands import Add, params_of
-from mlops.core.errors import MlopsError
 
 
 def cmd_monitor(args: argparse.Namespace) -> None:
@@ -68,17 +67,13 @@ def cmd_dispatch_retrain(args: argparse.Namespace) -> None:
 
 
 def cmd_data_pr(args: argparse.Namespace) -> None:
-    import os
-
     from mlops.ci import pull_request
     from mlops.ci import workflow as ci
-    from mlops.ci.github import GitHub
     from mlops.monitoring import datapr
 
     params = params_of(args)
-    app_token = os.environ.get("PR_TOKEN", "")
-    if args.push and not (app_token or os.environ.get("GITHUB_TOKEN")):
-        raise MlopsError("data-pr: neither PR_TOKEN nor GITHUB_TOKEN is set: no push")
+    if args.push:
+        pull_request.push_token()  # refused before anything is written
     with contextlib.redirect_stdout(sys.stderr):
         proposal = datapr.run(params, args.current)
         paths = datapr.write(proposal, params)
@@ -90,17 +85,14 @@ def cmd_data_pr(args: argparse.Namespace) -> None:
         print(f"data-pr: --no-push: commit {', '.join(paths)} yourself")
         return
     monitor_md = args.monitor_report.read_text() if args.monitor_report.is_file() else None
-    note = pull_request.checks_note(bool(app_token))
     title = f"Data: {proposal.added_rows:,} labelled production rows ({proposal.mode})"
-    token = app_token or os.environ["GITHUB_TOKEN"]
-    sha = pull_request.push_branch(args.branch, title, paths, token)
-    # the PR is opened by the same identity as the push
-    github = GitHub.from_env(permission_hint="pull-requests: write", token=token)
-    text = datapr.body(proposal, str(args.current), monitor_md, note)
-    action, number, url = pull_request.open_or_update(github, args.branch, args.base, title, text)
-    print(f"data-pr: {action} PR #{number} from {args.branch} ({sha[:12]}) {url}")
-    ci.write_output("pr", str(number))
-    ci.write_summary(f"Data PR #{number} {action}: {title}. {note}\n")
+    pr = pull_request.propose(
+        args.branch, args.base, title, paths,
+        lambda note: datapr.body(proposal, str(args.current), monitor_md, note),
+    )  # fmt: skip
+    print(f"data-pr: {pr.action} PR #{pr.number} from {args.branch} ({pr.sha[:12]}) {pr.url}")
+    ci.write_output("pr", str(pr.number))
+    ci.write_summary(f"Data PR #{pr.number} {pr.action}: {title}. {pr.note}\n")
 
 
 def _report_argument(parser: argparse.ArgumentParser) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +62,6 @@ def cmd_tune(args: argparse.Namespace) -> None:
 def cmd_tune_pr(args: argparse.Namespace) -> None:
     from mlops.ci import pull_request
     from mlops.ci import workflow as ci
-    from mlops.ci.github import GitHub
     from mlops.tuning.report import TuneJson
     from mlops.tuning.tune import apply
 
@@ -72,10 +70,7 @@ def cmd_tune_pr(args: argparse.Namespace) -> None:
         print("tune-pr: the search found nothing better than the current params: no PR")
         ci.write_output("pr", "")
         return
-    app_token = os.environ.get("PR_TOKEN", "")
-    token = app_token or os.environ.get("GITHUB_TOKEN", "")
-    if not token:
-        raise MlopsError("tune-pr: neither PR_TOKEN nor GITHUB_TOKEN is set: no push")
+    pull_request.push_token()  # refused before params.yaml is touched
     if not apply(doc.changes, args.params):
         print(f"tune-pr: {args.params} already has the search's values")
     params_of(args)  # valid, or no push
@@ -87,22 +82,22 @@ def cmd_tune_pr(args: argparse.Namespace) -> None:
         f"Tune {doc.family}: {doc.metric} {doc.current.mean:.4f} → {doc.best.mean:.4f} "
         f"({doc.cv_folds}-fold CV)"
     )
-    branch = f"{BRANCH_PREFIX}{doc.family}"
-    sha = pull_request.push_branch(branch, title, [str(args.params)], token)
-    note = pull_request.checks_note(bool(app_token))
     found = ci.run_url()
     where = f"[this run]({found})" if found else "`mlops tune`"
     again = f"`mlops tune --family {doc.family} --trials {doc.trials_asked}`"
-    body = (
-        markdown.read_text(encoding="utf-8").rstrip("\n")
-        + f"\n\nSearched by {where} on the base branch's commit; {again} repeats the search "
-        f"(seeded: `tune.seed`).\n\n**Checks:** {note}\n"
-    )
-    github = GitHub.from_env(permission_hint="pull-requests: write", token=token)
-    action, number, url = pull_request.open_or_update(github, branch, args.base, title, body)
-    print(f"tune-pr: {action} PR #{number} from {branch} ({sha[:12]}) {url}")
-    ci.write_output("pr", str(number))
-    ci.write_summary(f"Tuning PR #{number} {action}: {title}. {note}\n")
+    report = markdown.read_text(encoding="utf-8").rstrip("\n")
+
+    def body(note: str) -> str:
+        return (
+            f"{report}\n\nSearched by {where} on the base branch's commit; {again} repeats "
+            f"the search (seeded: `tune.seed`).\n\n**Checks:** {note}\n"
+        )
+
+    branch = f"{BRANCH_PREFIX}{doc.family}"
+    pr = pull_request.propose(branch, args.base, title, [str(args.params)], body)
+    print(f"tune-pr: {pr.action} PR #{pr.number} from {branch} ({pr.sha[:12]}) {pr.url}")
+    ci.write_output("pr", str(pr.number))
+    ci.write_summary(f"Tuning PR #{pr.number} {pr.action}: {title}. {pr.note}\n")
 
 
 def register(add: Add) -> None:
