@@ -8,7 +8,8 @@ import pytest
 from mlops.core.device import resolve_device
 from mlops.core.errors import ConfigError
 from mlops.models.fitted import FittedModel
-from mlops.stages.evaluate import evaluate, permutation_importance, segment_metrics
+from mlops.stages.evaluate import evaluate, segment_metrics
+from mlops.stages.importance import permutation_importance
 from mlops.stages.train import fit
 from mlops.tasks.binary import BINARY
 from mlops.tasks.plotdata import calibration

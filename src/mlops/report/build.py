@@ -243,7 +243,7 @@ def run(
     from mlops.ci import reproduction
     from mlops.stages import drift as drift_mod
     from mlops.stages import train as train_mod
-    from mlops.stages.evaluate import recorded_importance
+    from mlops.stages.importance import recorded_importance
     from mlops.stages.plots import render_comparison, render_images
     from mlops.stages.prepare import clean
 

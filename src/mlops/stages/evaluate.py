@@ -28,6 +28,7 @@ from mlops.core.artifacts import (
     write_json,
 )
 from mlops.core.results import Evaluation
+from mlops.stages.importance import recorded_importance
 from mlops.tasks import task_of
 from mlops.tasks.binary import THRESHOLD
 
@@ -83,68 +84,6 @@ def _defined(task: Task, y: np.ndarray, scores: np.ndarray, threshold: float | N
     except ValueError:  # e.g. a multiclass segment of one class: no ranking metric
         metrics = {}
     return {k: v for k, v in metrics.items() if not np.isnan(v)}
-
-
-def recorded_importance(model: Any, test: Any, params: Params) -> list[dict[str, float | str]]:
-    """The permutation importance ``evaluate`` records for ``model`` on a prepared test split,
-    with params.yaml's ``evaluate`` settings (the PR report uses the same)."""
-    settings = params.evaluate
-    return permutation_importance(
-        model,
-        feature_frame(test, params),
-        test[TARGET].to_numpy(),
-        repeats=settings.importance_repeats,
-        seed=settings.seed,
-        max_rows=settings.importance_max_rows,
-        task=task_of(params),
-    )
-
-
-def permutation_importance(
-    model: Any,
-    x: Any,
-    y: Any,
-    *,
-    repeats: int,
-    seed: int,
-    max_rows: int | None = None,
-    task: Task | None = None,
-) -> list[dict[str, float | str]]:
-    """Drop in the task's headline metric (binary: test ROC-AUC) when one raw input column is
-    shuffled (mean and std over repeats), for a fitted model (or pipeline) ``model``.
-
-    With ``max_rows``, on a seeded random sample of that many rows (stratified by ``y`` for a
-    classifier), so its cost (repeats x columns predictions) stops growing with the test split.
-    """
-    from sklearn.inspection import permutation_importance as sk_permutation_importance
-
-    from mlops.tasks.binary import BINARY
-
-    task = task or BINARY
-    model = getattr(model, "pipeline", model)  # a FittedModel: its scikit-learn pipeline
-    if max_rows is not None and len(x) > max_rows:
-        from sklearn.model_selection import train_test_split
-
-        stratify = y if task.classification else None
-        x, _, y, _ = train_test_split(
-            x, y, train_size=max_rows, random_state=seed, stratify=stratify
-        )
-
-    result = sk_permutation_importance(
-        model, x, y, scoring=task.importance_scoring, n_repeats=repeats, random_state=seed,
-        n_jobs=1,
-    )  # fmt: skip
-    rows: list[dict[str, float | str]] = [
-        {
-            "feature": str(name),
-            "importance": round(float(mean), 6),
-            "std": round(float(std), 6),
-        }
-        for name, mean, std in zip(
-            x.columns, result.importances_mean, result.importances_std, strict=True
-        )
-    ]
-    return sorted(rows, key=lambda r: (-float(r["importance"]), str(r["feature"])))
 
 
 def evaluate(

@@ -44,9 +44,8 @@ class Task(ABC):
 
     # How a segment's rows are summarised beside its metrics (segments.json, the report).
     target_summary_name: ClassVar[str]
-    # The scikit-learn scorer of the permutation importance (on the headline metric), and what
-    # an importance means in its terms (e.g. "drop in ROC-AUC").
-    importance_scoring: ClassVar[str]
+    # What a permutation importance means in the terms of importance_score (e.g. "drop in
+    # ROC-AUC").
     importance_meaning: ClassVar[str]
     # The model families' estimator kind: "classifier" or "regressor".
     estimator_kind: ClassVar[str]
@@ -70,6 +69,11 @@ class Task(ABC):
         """The prepared target column (what models fit) from the raw one, and the labels (the
         class values as in the data, in the order of the encoding); a bad target raises
         :class:`~mlops.core.errors.DataError` naming ``column``."""
+
+    @abstractmethod
+    def importance_score(self, y: np.ndarray, scores: np.ndarray) -> float:
+        """The permutation importance's score (higher is better) of :meth:`scores` on one
+        split: scikit-learn's scorer of the headline metric, computed from the scores."""
 
     @abstractmethod
     def scores(self, model: Any, x: Any) -> np.ndarray:

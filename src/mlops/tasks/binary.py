@@ -43,7 +43,6 @@ class Binary(Task):
     classification = True
     target_summary_name = "positive rate"
     importance_meaning = "drop in ROC-AUC"
-    importance_scoring = "roc_auc"
     estimator_kind = "classifier"
     default_gate: ClassVar[dict[str, Any]] = {
         "minimums": {"roc_auc": 0.6},
@@ -80,6 +79,11 @@ class Binary(Task):
         negative = next(label for label in labels if label != positive_label)
         positive = (target.astype(str) == positive_label).to_numpy()
         return Encoded(positive.astype("int64"), [negative, str(positive_label)])
+
+    def importance_score(self, y: np.ndarray, scores: np.ndarray) -> float:
+        from sklearn.metrics import roc_auc_score  # scikit-learn's "roc_auc"
+
+        return float(roc_auc_score(y, scores))
 
     def scores(self, model: Any, x: Any) -> np.ndarray:
         return np.asarray(model.predict_proba(x)[:, 1], dtype="float64")

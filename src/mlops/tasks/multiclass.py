@@ -45,7 +45,6 @@ class Multiclass(Task):
     classification = True
     target_summary_name = "class shares"
     importance_meaning = "drop in one-vs-rest ROC-AUC"
-    importance_scoring = "roc_auc_ovr"
     estimator_kind = "classifier"
     default_gate: ClassVar[dict[str, Any]] = {
         "minimums": {"balanced_accuracy": 0.4},
@@ -70,6 +69,11 @@ class Multiclass(Task):
             )
         index = {label: i for i, label in enumerate(labels)}
         return Encoded(target.astype(str).map(index).to_numpy(dtype="int64"), labels)
+
+    def importance_score(self, y: np.ndarray, scores: np.ndarray) -> float:
+        from sklearn.metrics import roc_auc_score  # scikit-learn's "roc_auc_ovr"
+
+        return float(roc_auc_score(y, scores, multi_class="ovr"))
 
     def scores(self, model: Any, x: Any) -> np.ndarray:
         return np.asarray(model.predict_proba(x), dtype="float64")

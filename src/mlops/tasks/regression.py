@@ -19,7 +19,6 @@ class Regression(Task):
     classification = False
     target_summary_name = "mean target"
     importance_meaning = "rise in RMSE"
-    importance_scoring = "neg_root_mean_squared_error"
     estimator_kind = "regressor"
     default_gate: ClassVar[dict[str, Any]] = {
         "minimums": {"r2": 0.0},  # better than predicting the mean
@@ -48,6 +47,11 @@ class Regression(Task):
                 f"{int(bad.sum())} value(s) are not numbers, e.g. {samples}"
             )
         return Encoded(values.to_numpy(dtype="float64"), [])
+
+    def importance_score(self, y: np.ndarray, scores: np.ndarray) -> float:
+        from sklearn.metrics import root_mean_squared_error  # "neg_root_mean_squared_error"
+
+        return -float(root_mean_squared_error(y, scores))
 
     def scores(self, model: Any, x: Any) -> np.ndarray:
         return np.asarray(model.predict(x), dtype="float64").reshape(-1)
