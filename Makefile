@@ -30,9 +30,18 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
+# uv into a virtualenv of its own, made without pip (creating one with pip costs about 5 s of
+# CPU, paid again by every workflow job): $(PYTHON)'s own pip installs into it where it can
+# (pip >= 22.3: GitHub's runners, pyenv, Debian's python3-pip); else the virtualenv gets pip.
+PIP_INSTALL := install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 $(UV):
-	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(PYTHON) -m venv --without-pip $(TOOLS)
+	if $(PYTHON) -m pip --python $(TOOLS)/bin/python --version >/dev/null 2>&1; then \
+		$(PYTHON) -m pip --python $(TOOLS)/bin/python $(PIP_INSTALL); \
+	else \
+		$(TOOLS)/bin/python -m ensurepip --default-pip >/dev/null \
+			&& $(TOOLS)/bin/python -m pip $(PIP_INSTALL); \
+	fi
 
 # Install profiles (.github/actions/setup chooses one per job); every one is `uv sync --frozen`
 # from the one uv.lock. SETUP names the profile the other targets install first.
