@@ -40,6 +40,17 @@ ACT_SKIPS = {"actions/checkout"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 OWNER_REPO = "acme/churn"
+# A directory holding the uv wheel the jobs' `make` installs (tests/workflows/conftest.py
+# fetches it once per session): pip installs it from there, offline, instead of asking PyPI
+# again in every job.
+PIP_WHEELS: Path | None = None
+
+
+def uv_version() -> str:
+    """The uv release the Makefile bootstraps (UV_VERSION)."""
+    text = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
+    (version,) = re.findall(r"^UV_VERSION := (\S+)$", text, re.M)
+    return version
 
 
 def third_party_uses() -> set[str]:
@@ -198,6 +209,7 @@ def act(
         "PYTHONDONTWRITEBYTECODE": "",
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
+        **({"PIP_FIND_LINKS": str(PIP_WHEELS), "PIP_NO_INDEX": "1"} if PIP_WHEELS else {}),
         **(env or {}),
     }
     cmd = [

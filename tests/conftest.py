@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -132,31 +133,45 @@ def trained_repro_log(repo: Path) -> Path:
     return repo.parent / "repro.log"
 
 
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory) -> Path:
-    """A repository copy whose pipeline has run and been committed (models/, dvc.lock current).
-
-    Shared by several test modules, and built once for all pytest-xdist workers (the first to
-    need it builds it under a file lock in their common base directory; the others wait for
-    it): tests that change files work on a copy of it.
-    """
+def built_once(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """``build(directory)`` run once for all pytest-xdist workers: the first to need
+    ``directory`` (in their common base directory) builds it under a file lock, the others
+    wait for it; returns the directory."""
     from filelock import FileLock
 
     # Without xdist the base directory's parent is shared by every pytest run: stay inside.
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if worker else base
-    done = shared / "trained" / "done"
-    with FileLock(str(shared / "trained.lock")):
+    directory, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
-            repo = copy_repo(shared / "trained" / "repo")
-            run(["dvc", "pull", "data.dvc"], repo)
-            repro = run(["dvc", "repro"], repo)
-            trained_repro_log(repo).write_text(repro.stdout)  # the clean run (test_pipeline)
-            run(["git", "add", "-A"], repo)
-            run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            build(directory)
             done.touch()
-    return shared / "trained" / "repo"
+    return directory
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory) -> Path:
+    """A repository copy whose pipeline has run and been committed (models/, dvc.lock current).
+
+    Shared by several test modules, and built once for all pytest-xdist workers
+    (:func:`built_once`): tests that change files work on a copy of it.
+    """
+
+    def build(directory: Path) -> None:
+        repo = copy_repo(directory / "repo")
+        run(["dvc", "pull", "data.dvc"], repo)
+        repro = run(["dvc", "repro"], repo)
+        trained_repro_log(repo).write_text(repro.stdout)  # the clean run (test_pipeline)
+        run(["git", "add", "-A"], repo)
+        run([*GIT, "commit", "-q", "--allow-empty", "-m", "trained"], repo)
+
+    return built_once(tmp_path_factory, "trained", build) / "repo"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

