@@ -61,6 +61,7 @@ def main() -> None:
     parser.add_argument("--help-repeats", type=int, default=10, help="runs of `mlops --help`")
     parser.add_argument("--rows", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="fewest runs; RESULTS.md untouched")
+    parser.add_argument("--note", default="", help="a paragraph added under the figures")
     parser.add_argument(
         "--baseline",
         type=Path,
@@ -181,6 +182,7 @@ def main() -> None:
                 if before
                 else ""
             ),
+            *(["", args.note] if args.note else []),
             "",
         ]
     )

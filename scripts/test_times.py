@@ -21,6 +21,10 @@ LAST_LINE = re.compile(r"=+ (.*) in ([\d.]+)s")
 # Kind of test, by where it lives (first match wins).
 KINDS = [
     ("act workflow runs", ("tests/workflows/test_act_",)),
+    (
+        "end-to-end walks of a new table (init to a served model)",
+        ("tests/test_tasks_end_to_end.py", "tests/test_own_data.py", "tests/test_data_remote.py"),
+    ),
     ("the served bento (make bento, bentoml serve)", ("tests/serving/",)),
     ("Spark (mlops predict --engine spark)", ("tests/batch/test_spark.py",)),
     ("MLflow servers and the registry", ("tests/tracking/", "tests/ci/test_store_chain.py")),
@@ -31,9 +35,12 @@ KINDS = [
             "tests/report/test_report.py",
             "tests/ci/test_reproduction.py",
             "tests/stages/test_validate_pipeline.py",
+            "tests/workflows/test_trust.py",
         ),
     ),
     ("benchmarks' quick runs", ("tests/test_bench.py",)),
+    ("tuning searches (real trials)", ("tests/tuning/",)),
+    ("monitoring (checks, alerts, data PRs)", ("tests/monitoring/",)),
     ("workflow lint (actionlint, zizmor, hadolint)", ("tests/workflows/",)),
 ]
 OTHER = "unit and component tests"
