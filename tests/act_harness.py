@@ -152,6 +152,23 @@ def make_origin(dest: Path, api: GitHubAPI, source: Path | None = None) -> Path:
     return repo
 
 
+def cache_store(repo: Path) -> Path:
+    """Where the actions/cache stand-in finds the caches of ``repo``'s workflow runs
+    ($ACT_CACHES: one directory per branch scope, one per key)."""
+    return repo.parent / "actions-caches"
+
+
+def seed_cache(
+    repo: Path, ref: str = "refs/heads/main", key: str = "mlops-Linux-pipeline-"
+) -> Path:
+    """What a run of the setup action on ``ref`` would have saved: ``repo``'s DVC cache (its
+    pipeline run's outputs and run cache) under a key of the pipeline profile's prefix, for
+    the runs that restore it (a pull request into ``ref``, a later run on ``ref``)."""
+    entry = cache_store(repo) / ref.replace("/", "_") / f"{key}seeded" / ".dvc" / "cache"
+    shutil.copytree(repo / ".dvc" / "cache", entry, copy_function=os.link)
+    return entry
+
+
 def commit(repo: Path, message: str, *force_add: str) -> str:
     run(["git", "add", "-A"], repo)
     if force_add:
@@ -210,6 +227,7 @@ def act(
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
         **({"PIP_FIND_LINKS": str(PIP_WHEELS), "PIP_NO_INDEX": "1"} if PIP_WHEELS else {}),
+        **({"ACT_CACHES": str(cache_store(repo))} if cache_store(repo).is_dir() else {}),
         **(env or {}),
     }
     cmd = [

@@ -4,6 +4,7 @@ upload NAME IF_NONE      copy each line of $PATHS (relative to the workspace) in
                          $ACT_ARTIFACTS/NAME/, keeping relative paths
 download NAME DEST       copy $ACT_ARTIFACTS/NAME/ into DEST
 check-python VERSION     fail unless python3 is VERSION (major.minor)
+cache-restore            like actions/cache's restore, from $ACT_CACHES (see cache_restore)
 """
 
 from __future__ import annotations
@@ -57,6 +58,52 @@ def check_python(wanted: str) -> int:
     return 0
 
 
+def cache_scopes() -> list[str]:
+    """The branches whose caches a run may restore, as GitHub scopes them: the run's own ref,
+    then (a pull request) its base branch, then the default branch."""
+    refs = [os.environ.get("GITHUB_REF", "")]
+    if os.environ.get("GITHUB_BASE_REF"):
+        refs.append(f"refs/heads/{os.environ['GITHUB_BASE_REF']}")
+    refs.append(f"refs/heads/{os.environ.get('DEFAULT_BRANCH') or 'main'}")
+    return list(dict.fromkeys(ref for ref in refs if ref))
+
+
+def cache_entry(store: Path, key: str, restore_keys: list[str]) -> tuple[Path, bool] | None:
+    """The entry a restore gets: the key itself in the first scope holding it, else, scope by
+    scope, the newest entry whose key starts with a restore key (in their order)."""
+    scopes = [store / ref.replace("/", "_") for ref in cache_scopes()]
+    for scope in scopes:
+        if (scope / key).is_dir():
+            return scope / key, True
+    for scope in scopes:
+        for prefix in restore_keys:
+            found = [e for e in scope.glob("*") if e.is_dir() and e.name.startswith(prefix)]
+            if found:
+                return max(found, key=lambda e: e.stat().st_mtime), False
+    return None
+
+
+def cache_restore() -> int:
+    """actions/cache's restore: the entry (workspace-relative files) copied into the workspace;
+    writes ``cache-hit`` to $GITHUB_OUTPUT. The store is $ACT_CACHES/<scope>/<key>/, filled
+    by the test as runs on those branches would have saved it (act_harness.seed_cache); with
+    no store, or no entry, nothing is restored, as on a first run. Saving is not emulated."""
+    key = os.environ["KEY"]
+    restore_keys = [k.strip() for k in os.environ.get("RESTORE_KEYS", "").splitlines()]
+    store = os.environ.get("ACT_CACHES")
+    found = cache_entry(Path(store), key, [k for k in restore_keys if k]) if store else None
+    with Path(os.environ["GITHUB_OUTPUT"]).open("a", encoding="utf-8") as out:
+        out.write(f"cache-hit={'true' if found and found[1] else 'false'}\n")
+    if found is None:
+        print(f"cache stand-in - nothing restored for {key}")
+        return 0
+    entry, exact = found
+    shutil.copytree(entry, Path.cwd(), dirs_exist_ok=True)
+    scope = entry.parent.name.replace("_", "/")
+    print(f"cache stand-in - restored {entry.name} ({scope}{', exact' if exact else ''})")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     command, *args = argv
     if command == "upload":
@@ -65,6 +112,8 @@ def main(argv: list[str]) -> int:
         return download(*args)
     if command == "check-python":
         return check_python(*args)
+    if command == "cache-restore":
+        return cache_restore()
     print(f"unknown command {command}", file=sys.stderr)
     return 2
 

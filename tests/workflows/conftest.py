@@ -1,5 +1,6 @@
-"""Fixtures of the act scenarios: a fresh origin repository (a copy of this checkout whose
-origin is the GitHub API double), a real `mlflow server`, and uv's wheel for the jobs."""
+"""Fixtures of the act scenarios: a fresh origin repository (a copy of the shared trained
+repository whose origin is the GitHub API double, with the actions cache its run on main would
+have left), a real `mlflow server`, and uv's wheel for the jobs."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from .. import act_harness
-from ..act_harness import make_origin
+from ..act_harness import make_origin, seed_cache
 from ..conftest import built_once, run
 
 
@@ -33,8 +34,12 @@ def uv_wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def origin(tmp_path, github_api) -> Path:
-    return make_origin(tmp_path / "repo", github_api)
+def origin(tmp_path, github_api, trained) -> Path:
+    """main: the demo's pipeline run (the shared trained copy), and the DVC cache its run on
+    main left in the actions cache, which a pull request's job restores."""
+    repo = make_origin(tmp_path / "repo", github_api, source=trained)
+    seed_cache(repo)
+    return repo
 
 
 @pytest.fixture
