@@ -11,7 +11,7 @@ import pytest
 
 from mlops.monitoring import alerts
 
-from ..act_harness import OWNER_REPO, act, commit, make_origin, pull_request_event
+from ..act_harness import OWNER_REPO, act, commit, pull_request_event
 from ..conftest import run
 from ..github_api_issues import git_push_to
 from .scenarios import TRAIN, WATERMARK
@@ -40,14 +40,13 @@ def _tables(demo_raw: pd.DataFrame, origin) -> None:
 
 
 def test_drift_opens_one_issue_a_retrain_and_a_data_pr_whose_pr_job_reports(
-    trained, github_api, mlflow_url, demo_raw, tmp_path
+    origin, github_api, mlflow_url, demo_raw, tmp_path
 ):
     owner, name = OWNER_REPO.split("/")
     repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
     server = {"MLFLOW_TRACKING_URI": mlflow_url}
-    # main: the demo's pipeline run (the shared trained copy), its model registered and
-    # promoted as champion.
-    origin = make_origin(tmp_path / "repo", github_api, source=trained)
+    # main: the demo's pipeline run (the `origin` fixture: the shared trained copy), its model
+    # registered and promoted as champion.
     _tables(demo_raw, origin)
     main = commit(origin, "main with production data to judge")
     run(["mlops", "register"], origin, env=server)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from ..act_harness import OWNER_REPO, act, commit, make_origin, pull_request_event
+from ..act_harness import OWNER_REPO, act, commit, pull_request_event
 from ..conftest import run
 from ..github_api_issues import git_push_to
 from .scenarios import TRAIN, WATERMARK, set_param
@@ -22,13 +22,13 @@ BRANCH = "tune/logreg"
 
 
 def test_a_dispatch_searches_opens_a_pr_with_its_report_and_the_pr_job_checks_it(
-    trained, github_api, mlflow_url, tmp_path
+    origin, github_api, mlflow_url, tmp_path
 ):
     owner, name = OWNER_REPO.split("/")
     repository = {"full_name": OWNER_REPO, "name": name, "owner": {"login": owner}}
     server = {"MLFLOW_TRACKING_URI": mlflow_url, "TRAIN_RUNNER": '["self-hosted"]'}
-    # The champion: the demo's pipeline run (the shared trained copy), registered, promoted.
-    origin = make_origin(tmp_path / "repo", github_api, source=trained)
+    # The champion: the demo's pipeline run (the `origin` fixture: the shared trained copy),
+    # registered, promoted.
     run(["mlops", "register"], origin, env={"MLFLOW_TRACKING_URI": mlflow_url})
     run(["mlops", "promote"], origin, env={"MLFLOW_TRACKING_URI": mlflow_url})
     # main's params since: far too much regularisation, and a short search to find that out.
