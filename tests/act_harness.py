@@ -26,6 +26,7 @@ import yaml
 
 from .conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
 from .github_api import GitHubAPI
+from .standins.artifacts import scope_directory
 
 STANDINS = REPO_ROOT / "tests" / "standins"
 # Third-party actions and their stand-ins; actions/checkout is act's own local copy.
@@ -164,7 +165,7 @@ def seed_cache(
     """What a run of the setup action on ``ref`` would have saved: ``repo``'s DVC cache (its
     pipeline run's outputs and run cache) under a key of the pipeline profile's prefix, for
     the runs that restore it (a pull request into ``ref``, a later run on ``ref``)."""
-    entry = cache_store(repo) / ref.replace("/", "_") / f"{key}seeded" / ".dvc" / "cache"
+    entry = scope_directory(cache_store(repo), ref) / f"{key}seeded" / ".dvc" / "cache"
     shutil.copytree(repo / ".dvc" / "cache", entry, copy_function=os.link)
     return entry
 

@@ -58,6 +58,11 @@ def check_python(wanted: str) -> int:
     return 0
 
 
+def scope_directory(store: Path, ref: str) -> Path:
+    """The directory of the caches saved by runs on ``ref`` (e.g. refs/heads/main)."""
+    return store / ref.replace("/", "_")
+
+
 def cache_scopes() -> list[str]:
     """The branches whose caches a run may restore, as GitHub scopes them: the run's own ref,
     then (a pull request) its base branch, then the default branch."""
@@ -71,7 +76,7 @@ def cache_scopes() -> list[str]:
 def cache_entry(store: Path, key: str, restore_keys: list[str]) -> tuple[Path, bool] | None:
     """The entry a restore gets: the key itself in the first scope holding it, else, scope by
     scope, the newest entry whose key starts with a restore key (in their order)."""
-    scopes = [store / ref.replace("/", "_") for ref in cache_scopes()]
+    scopes = [scope_directory(store, ref) for ref in cache_scopes()]
     for scope in scopes:
         if (scope / key).is_dir():
             return scope / key, True
@@ -99,8 +104,8 @@ def cache_restore() -> int:
         return 0
     entry, exact = found
     shutil.copytree(entry, Path.cwd(), dirs_exist_ok=True)
-    scope = entry.parent.name.replace("_", "/")
-    print(f"cache stand-in - restored {entry.name} ({scope}{', exact' if exact else ''})")
+    exactly = " (exact)" if exact else ""
+    print(f"cache stand-in - restored {entry.parent.name}/{entry.name}{exactly}")
     return 0
 
 

@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 from ..act_harness import STANDINS
+from ..standins.artifacts import scope_directory
 
 
 def entry(store: Path, ref: str, key: str, marker: str) -> None:
-    path = store / ref.replace("/", "_") / key / ".dvc" / "cache" / "marker"
+    path = scope_directory(store, ref) / key / ".dvc" / "cache" / "marker"
     path.parent.mkdir(parents=True)
     path.write_text(marker)
     time.sleep(0.01)  # the newest entry of a prefix wins: distinct mtimes
