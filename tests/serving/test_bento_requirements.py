@@ -29,11 +29,13 @@ def _packages(path) -> set[str]:
         ("rf", set(), {"tensorflow", "keras", "xgboost", "pyspark"}),
         ("xgboost", {"xgboost"}, {"tensorflow", "keras", "pyspark"}),
         ("keras", {"tensorflow"}, {"xgboost", "pyspark"}),
+        # a champion and a challenger of two families: both families' libraries
+        ("logreg,xgboost", {"xgboost"}, {"tensorflow", "keras", "pyspark"}),
     ],
 )
 def test_requirements_follow_the_champions_model_family(tmp_path, model_type, present, absent):
     dest = tmp_path / "requirements.txt"
-    export_requirements(model_type, dest, uv_binary())
+    export_requirements(model_type.split(","), dest, uv_binary())
     packages = _packages(dest)
     assert {"bentoml", "scikit-learn", "httptools", "uvloop"} <= packages
     assert present <= packages, present - packages
@@ -42,4 +44,4 @@ def test_requirements_follow_the_champions_model_family(tmp_path, model_type, pr
 
 def test_an_unknown_model_type_is_named(tmp_path):
     with pytest.raises(MlopsError, match="'svm'"):
-        export_requirements("svm", tmp_path / "requirements.txt", uv_binary())
+        export_requirements(["svm"], tmp_path / "requirements.txt", uv_binary())

@@ -8,10 +8,11 @@ file and JSON-lines data files under its log directory::
                                                           request_id and trace_id
 
 (rotated files keep the same name with a date suffix). The service writes its inputs with the
-role ``feature``, its outputs and the model version with the role ``prediction``
-(``mlops.serving.records``). Any of these paths is accepted: the log directory, a monitor's
-directory, its ``data`` directory or one data file. Shippers (Fluent Bit, Vector, Filebeat)
-forward exactly these files; ``mlops monitor --current`` reads them as it reads a table.
+role ``feature`` (the id column too, when requests carry it), its outputs and the model
+version with the role ``prediction`` (``mlops.serving.records``). Any of these paths is
+accepted: the log directory, a monitor's directory, its ``data`` directory or one data file.
+Shippers (Fluent Bit, Vector, Filebeat) forward exactly these files; ``mlops monitor
+--current`` reads them as it reads a table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,15 @@ FEATURE, PREDICTION = "feature", "prediction"
 NUMERICAL, CATEGORICAL = "numerical", "categorical"
 # What the service logs beside its outputs: the version that answered.
 MODEL_VERSION = "model_version"
+# ...and with a challenger (MLOPS_CHALLENGER_MODE shadow or canary, mlops.serving.challenger):
+# which model answered (champion | challenger), the answer's latency, and the other model's
+# outputs (SHADOW_PREFIX + each output), version and latency, scored off the response path
+# (null when it failed or was shed).
+ROUTE = "route"
+LATENCY_MS = "latency_ms"
+SHADOW_PREFIX = "shadow_"
+SHADOW_VERSION = f"{SHADOW_PREFIX}{MODEL_VERSION}"
+SHADOW_LATENCY_MS = f"{SHADOW_PREFIX}{LATENCY_MS}"
 # The columns BentoML's default monitor adds to every row.
 TIMESTAMP, REQUEST_ID, TRACE_ID = "timestamp", "request_id", "trace_id"
 RESERVED = (TIMESTAMP, REQUEST_ID, TRACE_ID)

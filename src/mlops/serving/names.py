@@ -1,10 +1,10 @@
 """The serving names, all derived from ``params.yaml``'s ``mlflow.registered_model``.
 
-One place for them: the BentoML model (``mlops bento-import``), the bento and its service
-(``mlops bento-build``), the exported archive and the image (the workflows). The bento carries
-the model's name as a bento argument, so the service finds its model in a container where
-there is no ``params.yaml``; in a checkout (``bentoml serve`` during development) it reads it
-from ``params.yaml``.
+One place for them: the BentoML models of the champion and of the challenger (``mlops
+bento-import``), the bento and its service (``mlops bento-build``), the exported archive and
+the image (the workflows). The bento carries the model's name as a bento argument, so the
+service finds its model in a container where there is no ``params.yaml``; in a checkout
+(``bentoml serve`` during development) it reads it from ``params.yaml``.
 """
 
 from __future__ import annotations
@@ -27,6 +27,11 @@ class ServingNames:
     @property
     def model_tag(self) -> str:
         return f"{self.model}:latest"
+
+    @property
+    def challenger(self) -> str:
+        """The BentoML model holding the registry's challenger (``mlops bento-import``)."""
+        return f"{self.model}-challenger"
 
     @property
     def bento(self) -> str:

@@ -1,9 +1,13 @@
 """The service's traffic records: a sample of what it answers, through ``bentoml.monitor``.
 
 Each answered request hands a sample of its rows (``MLOPS_RECORD_SAMPLE``, the share of rows
-kept, default 0.05; 0 turns recording off) to BentoML's monitoring API: the inputs as
-``feature`` columns, the outputs and the answering model version as ``prediction`` columns
-(:mod:`mlops.monitoring.records` reads them back for ``mlops monitor``).
+kept, default 0.05; 0 turns recording off) to BentoML's monitoring API: the inputs (and the
+id column, null where a row has none) as ``feature`` columns, the outputs and the answering
+model version as ``prediction`` columns (:mod:`mlops.monitoring.records` reads them back for
+``mlops monitor``). With a challenger beside the champion (shadow or canary), each row also
+has the other model's outputs, its version, both latencies and which model answered
+(:class:`Paired`), recorded once the other model has scored it: ``mlops online-report``
+compares the two on them.
 
 Which BentoML monitor writes them is ``MLOPS_RECORDS_MONITOR``:
 
@@ -28,6 +32,7 @@ import os
 import queue
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +45,16 @@ from bentoml._internal.monitoring.base import MON_DATAS_VAR, MonitorBase
 from mlops.monitoring.records import (
     CATEGORICAL,
     FEATURE,
+    LATENCY_MS,
     MODEL_VERSION,
     NUMERICAL,
     PREDICTION,
     REQUEST_ID,
     RESERVED,
+    ROUTE,
+    SHADOW_LATENCY_MS,
+    SHADOW_PREFIX,
+    SHADOW_VERSION,
     TIMESTAMP,
     TRACE_ID,
 )
@@ -153,6 +163,19 @@ class TrafficMonitor(MonitorBase[Any]):
             self._handler.flush()
 
 
+@dataclass(frozen=True)
+class Paired:
+    """What a row's record holds beside its answer when a challenger is served: which model
+    answered (``route``), how long the answer took, and the other model's outputs (None when
+    it failed or was shed), version and latency."""
+
+    route: str
+    latency_ms: float
+    shadow_version: str
+    shadow_outputs: Mapping[str, np.ndarray] | None
+    shadow_latency_ms: float | None
+
+
 class Recorder:
     """Samples each answered request's rows into ``bentoml.monitor(name)``."""
 
@@ -162,6 +185,7 @@ class Recorder:
         features: Mapping[str, str],
         outputs: Mapping[str, dict[str, Any]],
         *,
+        id_column: str | None = None,
         sample: float = DEFAULT_SAMPLE,
         monitor: str = "jsonl",
         directory: str = DEFAULT_DIR,
@@ -175,6 +199,7 @@ class Recorder:
             )
         self.name = name
         self.features = dict(features)  # name -> numerical | categorical
+        self.id_column = id_column
         self.outputs = {
             name: NUMERICAL if spec.get("type") == "number" else CATEGORICAL
             for name, spec in outputs.items()
@@ -186,7 +211,11 @@ class Recorder:
 
     @classmethod
     def from_env(
-        cls, name: str, features: Mapping[str, str], outputs: Mapping[str, dict[str, Any]]
+        cls,
+        name: str,
+        features: Mapping[str, str],
+        outputs: Mapping[str, dict[str, Any]],
+        id_column: str | None = None,
     ) -> Recorder:
         try:
             sample = float(os.environ.get("MLOPS_RECORD_SAMPLE", str(DEFAULT_SAMPLE)))
@@ -198,13 +227,20 @@ class Recorder:
             name,
             features,
             outputs,
+            id_column=id_column,
             sample=sample,
             monitor=os.environ.get("MLOPS_RECORDS_MONITOR", "jsonl"),
             directory=os.environ.get("MLOPS_RECORDS_DIR", DEFAULT_DIR),
         )
 
     def record(
-        self, columns: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray], version: str
+        self,
+        columns: Mapping[str, np.ndarray],
+        outputs: Mapping[str, np.ndarray],
+        version: str,
+        *,
+        ids: list[str | None] | None = None,
+        paired: Paired | None = None,
     ) -> None:
         """Hand the sampled rows of one answered request to the monitor (never raises)."""
         if self.sample <= 0.0:
@@ -223,8 +259,24 @@ class Recorder:
                     mon.log_batch(_values(outputs[name], keep), name, PREDICTION, kind)
                 count = rows if keep is None else len(keep)
                 mon.log_batch([version] * count, MODEL_VERSION, PREDICTION, CATEGORICAL)
+                if self.id_column is not None:
+                    every = np.array([None] * rows if ids is None else ids, dtype=object)
+                    mon.log_batch(_values(every, keep), self.id_column, FEATURE, CATEGORICAL)
+                if paired is not None:
+                    self._paired(mon, paired, keep, count)
         except Exception:  # recording must never fail an answer
             logger.exception("traffic records: recording failed")
+
+    def _paired(self, mon: Any, paired: Paired, keep: np.ndarray | None, count: int) -> None:
+        mon.log_batch([paired.route] * count, ROUTE, PREDICTION, CATEGORICAL)
+        mon.log_batch([paired.latency_ms] * count, LATENCY_MS, PREDICTION, NUMERICAL)
+        mon.log_batch([paired.shadow_version] * count, SHADOW_VERSION, PREDICTION, CATEGORICAL)
+        for name, kind in self.outputs.items():
+            shadow = paired.shadow_outputs
+            values = [None] * count if shadow is None else _values(shadow[name], keep)
+            mon.log_batch(values, f"{SHADOW_PREFIX}{name}", PREDICTION, kind)
+        latency = paired.shadow_latency_ms
+        mon.log_batch([latency] * count, SHADOW_LATENCY_MS, PREDICTION, NUMERICAL)
 
 
 def _values(column: np.ndarray, keep: np.ndarray | None) -> list[Any]:

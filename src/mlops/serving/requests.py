@@ -10,6 +10,10 @@ Three forms carry the same rows (``schema.json`` names the columns and their rul
 the two columnar forms are answered columnar: ``{"probability": [...], "label": [...],
 "model_version": "..."}``.
 
+A row may also carry the id column (``data.id_column``, ``schema.json``'s ``id``): it is not a
+feature, the model never sees it, but canary routing (``mlops.serving.challenger``) and the
+traffic records (outcomes are joined to them by id) use it. An id is a string or an integer.
+
 Every form becomes the same columns, and each column is checked whole by one pydantic
 ``TypeAdapter`` (compiled once from ``schema.json``, run in pydantic-core): strict types (a JSON
 ``true`` or ``"1"`` is not a number), the categories seen in training, ranges, nullability, no
@@ -63,13 +67,24 @@ def parse_json(body: bytes) -> Any:
         raise BadRequest(f"the body is not valid JSON: {err}", [], "json_invalid") from None
 
 
+Located = tuple[list[Any], list[str | int]]  # a column's values and where they are in the body
+
+
 @dataclass
 class Batch:
-    """A validated body: the model's columns (numpy arrays, one per feature) and its form."""
+    """A validated body: the model's columns (numpy arrays, one per feature), its form, and
+    the rows' ids as text (None for a row without one; ``ids`` None when no row has one)."""
 
     columns: dict[str, np.ndarray]
     rows: int
     form: Form
+    ids: list[str | None] | None = None
+
+    def take(self, rows: np.ndarray) -> Batch:
+        """The batch of the rows at the positions ``rows``."""
+        ids = None if self.ids is None else [self.ids[i] for i in rows]
+        columns = {name: values[rows] for name, values in self.columns.items()}
+        return Batch(columns, len(rows), self.form, ids)
 
 
 def model_frame(columns: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -123,6 +138,7 @@ class RequestSchema:
     def __init__(self, schema: dict[str, Any]) -> None:
         self.fields: dict[str, dict[str, Any]] = schema["fields"]
         self.order: list[str] = list(schema["order"])
+        self.id: str | None = schema.get("id")
         self._names = frozenset(self.order)
         self._adapters: dict[str, TypeAdapter[list[Any]]] = {
             name: TypeAdapter(list[_annotation(self.fields[name])])  # type: ignore[misc,arg-type]
@@ -142,12 +158,12 @@ class RequestSchema:
             )
         ((form, payload),) = data.items()
         if form == "records":
-            return self._finish(self._records(payload), "records")
+            return self._finish(*self._records(payload), "records")
         if form == "columns":
-            return self._finish(self._columns(payload), "columns")
-        return self._finish(self._split(payload), "columns")
+            return self._finish(*self._columns(payload), "columns")
+        return self._finish(*self._split(payload), "columns")
 
-    def _records(self, records: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+    def _records(self, records: Any) -> tuple[dict[str, Located], Located | None]:
         if not isinstance(records, list):
             raise BadRequest("records must be a list of objects", ["records"], "list_type")
         if not records:
@@ -157,12 +173,17 @@ class RequestSchema:
                 raise BadRequest(f"records[{i}] is not an object", ["records", i], "dict_type")
             if record.keys() != self._names:
                 self._check_names(record, ["records", i], f"records[{i}]")
-        return {
+        ids: Located | None = None
+        if self.id is not None and any(self.id in record for record in records):
+            located: list[str | int] = ["records", "{row}", self.id]
+            ids = ([record.get(self.id, _NO_ID) for record in records], located)
+        columns: dict[str, Located] = {
             name: ([record[name] for record in records], ["records", "{row}", name])
             for name in self.order
         }
+        return columns, ids
 
-    def _columns(self, columns: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+    def _columns(self, columns: Any) -> tuple[dict[str, Located], Located | None]:
         where: list[str | int] = ["columns"]
         label = "columns"
         if not isinstance(columns, dict):
@@ -170,7 +191,8 @@ class RequestSchema:
         self._check_names(columns, where, label)
         rows: int | None = None
         first = ""
-        for name in self.order:
+        named = [*self.order, *([self.id] if self.id is not None and self.id in columns else [])]
+        for name in named:
             values = columns[name]
             if not isinstance(values, list):
                 raise BadRequest(
@@ -189,9 +211,12 @@ class RequestSchema:
                     [*where, name],
                     "ragged",
                 )
-        return {name: (columns[name], [*where, name, "{row}"]) for name in self.order}
+        ids = None
+        if self.id is not None and self.id in columns:
+            ids = (columns[self.id], [*where, self.id, "{row}"])
+        return {name: (columns[name], [*where, name, "{row}"]) for name in self.order}, ids
 
-    def _split(self, split: Any) -> dict[str, tuple[list[Any], list[str | int]]]:
+    def _split(self, split: Any) -> tuple[dict[str, Located], Located | None]:
         if not isinstance(split, dict) or not {"columns", "data"} <= split.keys():
             raise BadRequest(
                 'dataframe_split must be an object {"columns": [...], "data": [[...], ...]}',
@@ -231,13 +256,17 @@ class RequestSchema:
                     "ragged",
                 )
         transposed = dict(zip(names, (list(c) for c in zip(*data, strict=True)), strict=True))
-        return {
+        ids: Located | None = None
+        if self.id is not None and self.id in transposed:
+            ids = (transposed[self.id], ["dataframe_split", "data", "{row}", self.id])
+        columns: dict[str, Located] = {
             name: (transposed[name], ["dataframe_split", "data", "{row}", name])
             for name in self.order
         }
+        return columns, ids
 
     def _check_names(self, mapping: dict[str, Any], where: list[str | int], label: str) -> None:
-        extra = [k for k in mapping if k not in self._names]
+        extra = [k for k in mapping if k not in self._names and k != self.id]
         if extra:
             raise BadRequest(
                 f"{label}: unknown column {extra[0]} (the model's columns: "
@@ -251,7 +280,9 @@ class RequestSchema:
                 f"{label}: missing column {missing[0]}", [*where, missing[0]], "missing"
             )
 
-    def _finish(self, columns: dict[str, tuple[list[Any], list[str | int]]], form: Form) -> Batch:
+    def _finish(
+        self, columns: dict[str, Located], located_ids: Located | None, form: Form
+    ) -> Batch:
         out: dict[str, np.ndarray] = {}
         rows = 0
         for name in self.order:
@@ -277,15 +308,18 @@ class RequestSchema:
                     where = [int(wrong[0]) if part == "{row}" else part for part in loc]
                     raise BadRequest(f"{_label(where)}: Input should be 0 or 1", where, "binary")
             out[name] = array
-        return Batch(out, rows, form)
+        return Batch(out, rows, form, None if located_ids is None else _ids(*located_ids))
 
     # -- the OpenAPI document ----------------------------------------------------------------
     def openapi_request(self) -> dict[str, Any]:
         """The request body of ``/predict`` (OpenAPI 3.0): the three forms."""
         values = {name: _value_schema(self.fields[name]) for name in self.order}
+        optional = {}  # the id column: a row may carry it
+        if self.id is not None:
+            optional[self.id] = {"oneOf": [{"type": "string"}, {"type": "integer"}]}
         record = {
             "type": "object",
-            "properties": values,
+            "properties": {**values, **optional},
             "required": self.order,
             "additionalProperties": False,
         }
@@ -293,7 +327,7 @@ class RequestSchema:
             "type": "object",
             "properties": {
                 name: {"type": "array", "minItems": 1, "items": spec}
-                for name, spec in values.items()
+                for name, spec in {**values, **optional}.items()
             },
             "required": self.order,
             "additionalProperties": False,
@@ -304,9 +338,9 @@ class RequestSchema:
             "properties": {
                 "columns": {
                     "type": "array",
-                    "items": {"type": "string", "enum": self.order},
+                    "items": {"type": "string", "enum": [*self.order, *optional]},
                     "minItems": len(self.order),
-                    "maxItems": len(self.order),
+                    "maxItems": len(self.order) + len(optional),
                     "uniqueItems": True,
                 },
                 "data": {
@@ -338,6 +372,28 @@ class RequestSchema:
         }
 
 
+_NO_ID = object()  # a record without the id column
+
+
+def _ids(values: list[Any], loc: list[str | int]) -> list[str | None]:
+    """The ids as text (an integer id and its decimal string are the same entity); None for a
+    record that has none."""
+    out: list[str | None] = []
+    for row, value in enumerate(values):
+        if value is _NO_ID:
+            out.append(None)
+        elif isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out.append(str(value))
+        else:
+            where = [row if part == "{row}" else part for part in loc]
+            raise BadRequest(
+                f"{_label(where)}: an id is a string or an integer, not {value!r}", where, "id_type"
+            )
+    return out
+
+
 def _label(loc: list[str | int]) -> str:
     """``["records", 3, "tenure"]`` -> ``records[3].tenure``."""
     text = ""
@@ -346,14 +402,17 @@ def _label(loc: list[str | int]) -> str:
     return text
 
 
-def answer(outputs: dict[str, np.ndarray], form: str, version: str) -> Any:
+def answer(outputs: dict[str, np.ndarray], form: str, version: str | list[str]) -> Any:
     """The JSON content of a prediction: the model's output columns (``FittedModel.outputs``)
-    and ``model_version``, as one object per row for ``records``, else one list per column."""
+    and ``model_version``, as one object per row for ``records``, else one list per column.
+    ``version`` is the answering model's, or one per row (a canary's answer: then a columnar
+    answer's ``model_version`` is that list too)."""
     import itertools
 
     columns = {name: values.tolist() for name, values in outputs.items()}
     if form == "records":
         keys = [*columns, "model_version"]
-        rows = zip(*columns.values(), itertools.repeat(version))
-        return [dict(zip(keys, row)) for row in rows]  # noqa: B905 (repeat is endless)
+        versions = itertools.repeat(version) if isinstance(version, str) else version
+        rows = zip(*columns.values(), versions)  # noqa: B905 (repeat is endless)
+        return [dict(zip(keys, row, strict=True)) for row in rows]
     return {**columns, "model_version": version}

@@ -13,9 +13,14 @@ parsing, its errors and its OpenAPI document):
   or missing columns): bad input gets a 4xx with a JSON body that names the column and the row,
   never a 5xx. Concurrent requests share prediction calls without waiting
   (``mlops.serving.batching``).
-* ``GET`` or ``POST /metadata`` the registered version, git commit, data md5 and metrics.
+* ``GET`` or ``POST /metadata`` the registered version, git commit, data md5 and metrics (and
+  the challenger's, under ``challenger``, when one is served).
 * BentoML's own ``/healthz``, ``/livez``, ``/readyz``, ``/metrics`` and ``/docs.json`` (the
   OpenAPI document, which includes the two endpoints above).
+
+With ``MLOPS_CHALLENGER_MODE`` ``shadow`` or ``canary`` the bento's challenger is served beside
+the champion (``mlops.serving.challenger``); ``/metrics`` counts each version's rows, errors
+and latency (``mlops.serving.metrics``).
 
 A sample of the answered rows (``MLOPS_RECORD_SAMPLE``, default 0.05) is recorded through
 ``bentoml.monitor`` under ``MLOPS_RECORDS_DIR`` (``mlops.serving.records``), off the response
@@ -45,10 +50,12 @@ from fastapi.responses import JSONResponse, Response
 
 from mlops.core.artifacts import MODEL
 from mlops.serving.batching import Batcher, Overloaded
-from mlops.serving.bento import SCHEMA_FILE
+from mlops.serving.bento import CHALLENGER_TAG, SCHEMA_FILE
+from mlops.serving.challenger import Pair, Routing, Served
 from mlops.serving.names import MODEL_ARGUMENT, ServingNames
 from mlops.serving.records import Recorder
 from mlops.serving.requests import BadRequest, RequestSchema, answer, parse_json
+from mlops.tracking.registry import CHALLENGER, CHAMPION
 
 MAX_BODY_BYTES = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(1024 * 1024)))
 # Oversized bodies up to this size are read and discarded before the 413 is sent.
@@ -84,6 +91,10 @@ if _stored is None:
     raise RuntimeError(
         f"BentoML model {NAMES.model_tag} is not in the model store; run `mlops bento-import` first"
     )
+# The challenger imported beside this champion (mlops bento-import), packed into the bento too.
+_challenger_tag = _stored.info.metadata.get(CHALLENGER_TAG)
+challenger = None if _challenger_tag is None else bentoml.models.BentoModel(str(_challenger_tag))
+ROUTING = Routing.from_env()
 _SCHEMA = json.loads(Path(_stored.path_of(SCHEMA_FILE)).read_text("utf-8"))
 REQUESTS = RequestSchema(_SCHEMA)
 OUTPUT_FIELDS: dict[str, dict[str, Any]] = _SCHEMA["outputs"]  # the task's (bento.py)
@@ -135,12 +146,15 @@ PREDICTION = {
     "required": OUTPUTS,
     "properties": {**OUTPUT_FIELDS, "model_version": {"type": "string"}},
 }
+VERSION: dict[str, Any] = {"type": "string"}
+if ROUTING.mode == "canary":  # a columnar answer names the version of each row
+    VERSION = {"type": "array", "items": VERSION}
 PREDICTIONS = {
     "type": "object",
     "required": OUTPUTS,
     "properties": {
         **{name: {"type": "array", "items": spec} for name, spec in OUTPUT_FIELDS.items()},
-        "model_version": {"type": "string"},
+        "model_version": VERSION,
     },
 }
 
@@ -172,20 +186,23 @@ app = FastAPI(title=NAMES.service, docs_url=None, redoc_url=None, openapi_url=No
 @bentoml.asgi_app(app, path="/")
 class ModelService:
     model_ref = champion
+    if challenger is not None:
+        challenger_ref = challenger
 
     def __init__(self) -> None:
-        import joblib
+        from mlops.serving.metrics import VersionMetrics
 
-        # BentoML hands the service the stored model (a BentoModel outside a server).
-        ref: Any = self.model_ref
-        stored = ref.stored if isinstance(ref, bentoml.models.BentoModel) else ref
-        self.model = joblib.load(stored.path_of(MODEL.name))
+        self.info = _info(self.model_ref)
+        served = _served(CHAMPION, self.model_ref)
+        self.model, self.version = served.model, served.version
         self.threshold = self.model.threshold_
-        self.info = dict(stored.info.metadata)
-        self.version = str(self.info.get("version", "unknown"))
-        self.batcher = Batcher(self.model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
+        second = None
+        if ROUTING.mode != "off" and challenger is not None:
+            second = _served(CHALLENGER, self.challenger_ref)
+            self.info["challenger"] = _info(self.challenger_ref)
         # A sample of the answered rows, for `mlops monitor` (mlops.serving.records).
-        self.recorder = Recorder.from_env(NAMES.service, FEATURE_KINDS, OUTPUT_FIELDS)
+        recorder = Recorder.from_env(NAMES.service, FEATURE_KINDS, OUTPUT_FIELDS, REQUESTS.id)
+        self.pair = Pair(served, second, ROUTING, recorder, VersionMetrics())
         # Everything loaded so far (the libraries, the model) lives as long as the process:
         # out of the garbage collector's sight, a full collection no longer walks it, which
         # otherwise stalled one request in a hundred by tens of milliseconds.
@@ -219,14 +236,12 @@ class ModelService:
         except BadRequest as err:
             return refuse(err)
         try:
-            scores = await self.batcher.submit(batch)
+            given = await self.pair.answer(batch, request.headers.get(ROUTING.header))
         except Overloaded as err:
             response = refuse(BadRequest(str(err), kind="overloaded", status=503))
             response.headers["Retry-After"] = "1"
             return response
-        outputs = self.model.outputs_of(scores)
-        content = answer(outputs, batch.form, self.version)
-        self.recorder.record(batch.columns, outputs, self.version)
+        content = answer(given.outputs, batch.form, given.versions)
         return Response(pydantic_core.to_json(content), media_type="application/json")
 
     @app.get(
@@ -267,6 +282,29 @@ class ModelService:
     def _metadata(self) -> Response:
         content = {**self.info, "threshold": self.threshold, "features": REQUESTS.order}
         return Response(pydantic_core.to_json(content), media_type="application/json")
+
+
+def _stored_model(ref: Any) -> Any:
+    # BentoML hands the service the stored model (a BentoModel outside a server).
+    return ref.stored if isinstance(ref, bentoml.models.BentoModel) else ref
+
+
+def _info(ref: Any) -> dict[str, Any]:
+    """A stored model's registry facts (its metadata), without the bento's own keys."""
+    info = dict(_stored_model(ref).info.metadata)
+    info.pop(CHALLENGER_TAG, None)
+    return info
+
+
+def _served(role: str, ref: Any) -> Served:
+    import joblib
+
+    stored = _stored_model(ref)
+    model = joblib.load(stored.path_of(MODEL.name))
+    version = str(stored.info.metadata.get("version", "unknown"))
+    return Served(
+        role, model, version, Batcher(model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
+    )
 
 
 class BodySizeLimit:
