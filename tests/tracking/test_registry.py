@@ -130,7 +130,7 @@ def test_promote_then_worse_challenger_is_refused_then_rollback(trained, server,
     )  # fmt: skip
     assert warned.returncode == 0, warned.stderr
     assert f"::warning title=Not promoted::version {v3} not promoted" in warned.stdout
-    assert output.read_text() == "promoted=false\n"
+    assert output.read_text() == "promoted=false\nimage=false\n"  # no new image either
     assert client(server).get_model_version_by_alias(MODEL, "champion").version == v2
 
     # Rollback restores the previous champion; --to names any version.

@@ -82,6 +82,18 @@ class EvaluateConfig(_Strict):
     seed: int = Field(default=42, ge=0)
 
 
+class OnlineGateConfig(_Strict):
+    """The rules ``mlops promote --evidence`` applies to ``mlops online-report``'s comparison of
+    the challenger and the champion on the same live traffic (outcomes joined later)."""
+
+    required: bool = False  # true: `mlops promote` refuses to promote without the evidence
+    min_labelled: int = Field(default=200, ge=1)  # fewer labelled rows are too few to judge
+    # The largest allowed change for the worse (challenger vs champion) per metric, judged on
+    # the paired interval as regression_rule says (significant: the whole interval beyond it).
+    max_regression: dict[MetricName, float] = Field(default_factory=dict)
+    regression_rule: Literal["point", "significant"] = "significant"
+
+
 class GateConfig(_Strict):
     minimums: dict[MetricName, float] = Field(default_factory=dict)
     max_regression: dict[MetricName, float] = Field(default_factory=dict)
@@ -89,15 +101,16 @@ class GateConfig(_Strict):
     # fails only when the whole confidence interval of the drop (report.bootstrap) lies beyond
     # the allowed drop, so noise alone cannot fail it.
     regression_rule: Literal["point", "significant"] = "point"
+    online: OnlineGateConfig = Field(default_factory=OnlineGateConfig)
 
 
 class MlflowConfig(_Strict):
     tracking_uri: str = Field(default="sqlite:///mlflow.db", min_length=1)
     experiment: str = Field(default="mlops", min_length=1)
-    # Also the name of the BentoML model, bento and service (mlops.serving.names): BentoML's
-    # rule for names, lower case.
+    # Also the name of the BentoML models, bento and service (mlops.serving.names): BentoML's
+    # rule for names, lower case, and short enough (52) that "<name>-challenger" fits its 63.
     registered_model: str = Field(
-        default="model", pattern=r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$"
+        default="model", pattern=r"^[a-z0-9]([a-z0-9._-]{0,50}[a-z0-9])?$"
     )
 
 
@@ -302,11 +315,15 @@ def _check_task(params: Params, path: Path) -> None:
             f"{path}: train.threshold: a decision threshold belongs to data.task binary only; "
             f"remove it for data.task {task.name}"
         )
-    for rules in ("minimums", "max_regression"):
-        for metric in getattr(params.gate, rules):
-            if metric not in task.metrics:
+    for rules, named in (
+        ("minimums", params.gate.minimums),
+        ("max_regression", params.gate.max_regression),
+        ("online.max_regression", params.gate.online.max_regression),
+    ):
+        for rule in named:
+            if rule not in task.metrics:
                 raise ConfigError(
-                    f"{path}: gate.{rules}.{metric}: not a metric of data.task {task.name}; "
+                    f"{path}: gate.{rules}.{rule}: not a metric of data.task {task.name}; "
                     f"allowed: {', '.join(task.metrics)}"
                 )
     metric = params.tune.metric

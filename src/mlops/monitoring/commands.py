@@ -1,4 +1,5 @@
-"""The monitoring commands of ``mlops``: ``monitor`` (``mlops.cli`` adds them)."""
+"""The monitoring commands of ``mlops``: ``monitor``, ``online-report``, ``monitor-issue``,
+``dispatch-retrain`` and ``data-pr`` (``mlops.cli`` adds them)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from mlops.core.artifacts import DATA_DVC, MODEL, MONITOR_DIR, MONITOR_JSON
+from mlops.core.artifacts import DATA_DVC, MODEL, MONITOR_DIR, MONITOR_JSON, ONLINE_DIR
 from mlops.core.commands import Add, params_of
 
 
@@ -30,6 +31,22 @@ def cmd_monitor(args: argparse.Namespace) -> None:
     ci.write_output("verdict", doc.verdict)
     ci.write_output("labelled", "true" if doc.performance is not None else "false")
     ci.write_summary(report.markdown(doc))
+
+
+def cmd_online_report(args: argparse.Namespace) -> None:
+    from mlops.ci import workflow as ci
+    from mlops.monitoring import online, online_report
+
+    doc = online.run(params_of(args), args.records, args.labels, args.output_dir)
+    print(
+        f"online-report: {doc.verdict}: champion v{doc.champion_version} vs challenger "
+        f"v{doc.challenger_version} on {doc.paired_rows:,} recorded rows"
+    )
+    for reason in doc.reasons:
+        print(f"  - {reason}")
+    print(f"online-report: {args.output_dir}/online-report.md and online-report.json")
+    ci.write_output("verdict", doc.verdict)
+    ci.write_summary(online_report.markdown(doc))
 
 
 def cmd_monitor_issue(args: argparse.Namespace) -> None:
@@ -129,6 +146,28 @@ def register(add: Add) -> None:
         "uses its own, from its git_commit through DVC",
     )
     p.add_argument("--output-dir", type=Path, default=MONITOR_DIR, help=f"default: {MONITOR_DIR}")
+    online = add(
+        "online-report",
+        cmd_online_report,
+        "compare the champion and the challenger on the same live traffic (the service's "
+        "records in shadow or canary mode), and with --labels on the outcomes joined by id: "
+        f"each metric's paired difference and interval, in {ONLINE_DIR}/ (exit 0)",
+    )
+    online.add_argument(
+        "--records",
+        type=Path,
+        required=True,
+        help="the service's traffic records (its MLOPS_RECORDS_DIR, or any folder or data "
+        "file below it), written with MLOPS_CHALLENGER_MODE shadow or canary",
+    )
+    online.add_argument(
+        "--labels",
+        type=Path,
+        help="the outcomes: a CSV or parquet table of data.id_column and data.target",
+    )
+    online.add_argument(
+        "--output-dir", type=Path, default=ONLINE_DIR, help=f"default: {ONLINE_DIR}"
+    )
     issue = add(
         "monitor-issue",
         cmd_monitor_issue,

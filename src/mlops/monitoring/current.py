@@ -75,7 +75,8 @@ def load(path: Path, params: Params, model_labels: list[str] | None = None) -> C
     labelled = target in raw.columns and raw[target].notna().any()
     if labelled:
         text = raw[target].astype("string").str.strip()
-        frame[TARGET] = _encode(text.mask(text == ""), params, model_labels or [], path)
+        target_text = text.mask(text == "")
+        frame[TARGET] = encode_target(target_text, params, model_labels or [], f"--current {path}")
         frame.attrs[LABELS] = list(model_labels or [])
     return Current(
         frame=frame.reset_index(drop=True),
@@ -85,11 +86,11 @@ def load(path: Path, params: Params, model_labels: list[str] | None = None) -> C
     )
 
 
-def _encode(target: pd.Series, params: Params, labels: list[str], path: Path) -> np.ndarray:
+def encode_target(target: pd.Series, params: Params, labels: list[str], where: str) -> np.ndarray:
     """The target as the model's training encoded it (missing outcomes stay NaN): binary, 1
     for ``data.positive_label``; multiclass, the class's index among the model's classes;
     regression, the number. A class the model never saw, or a number that is not one, is
-    refused with the column named."""
+    refused with the column named (and ``where``, e.g. the option and file)."""
     from mlops.tasks import task_of
 
     column, known = params.data.target, target.notna().to_numpy()
@@ -99,7 +100,7 @@ def _encode(target: pd.Series, params: Params, labels: list[str], path: Path) ->
         bad = target.notna() & numbers.isna()
         if bad.any():
             raise DataError(
-                f"--current {path}: column {column!r} has non-numeric value "
+                f"{where}: column {column!r} has non-numeric value "
                 f"{target[bad].iloc[0]!r}, the target of a regression"
             )
         return numbers.to_numpy(dtype="float64")
@@ -107,7 +108,7 @@ def _encode(target: pd.Series, params: Params, labels: list[str], path: Path) ->
     unknown = sorted(set(present) - set(labels))
     if unknown:
         raise DataError(
-            f"--current {path}: column {column!r} has class {unknown[0]!r}, which the model "
+            f"{where}: column {column!r} has class {unknown[0]!r}, which the model "
             f"never saw (its classes: {', '.join(map(repr, labels))})"
         )
     if params.data.task == "binary":

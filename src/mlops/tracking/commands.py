@@ -49,9 +49,13 @@ def cmd_promote(args: argparse.Namespace) -> None:
     params = params_of(args)
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            result = registry.promote(params)
+            result = registry.promote(params, evidence=args.evidence)
     except registry.NotPromotedError as exc:
         ci.write_output("promoted", "false")
+        # Passed the gate, awaiting the live comparison: a new image carries it as the
+        # challenger beside the champion (mlops.serving.challenger), so it can be shadowed.
+        awaiting = isinstance(exc, registry.AwaitingEvidenceError)
+        ci.write_output("image", "true" if awaiting else "false")
         if args.refusal == "fail":
             raise
         # On main, a model that loses to the champion is an outcome, not an error: it stays
@@ -61,6 +65,7 @@ def cmd_promote(args: argparse.Namespace) -> None:
         print(exc)
         return
     ci.write_output("promoted", "true")
+    ci.write_output("image", "true")
     _registry_result(args, result)
 
 
@@ -156,7 +161,15 @@ def register(add: Add) -> None:
         choices=["fail", "warn"],
         default="fail",
         help="when the challenger loses to the champion or misses a minimum: fail (default), "
-        "or warn and exit 0 (the deploy and retrain workflows); sets the step output promoted",
+        "or warn and exit 0 (the deploy and retrain workflows); sets the step outputs promoted "
+        "and image (true also when it awaits the live comparison, gate.online.required)",
+    )
+    registry_commands[1].add_argument(
+        "--evidence",
+        type=Path,
+        metavar="ONLINE_REPORT_JSON",
+        help="mlops online-report's online-report.json: the challenger must also pass "
+        "gate.online's rules on live traffic (required when gate.online.required is true)",
     )
     p_registry = add(
         "registry",

@@ -5,8 +5,10 @@
   points alias ``challenger`` at it. Registering the same git commit and model hash again returns
   the existing version.
 * ``promote`` moves alias ``champion`` to the challenger when it passes the gate's minimums and
-  is not worse than the current champion on the gate's metrics (beyond ``gate.max_regression``);
-  the version it replaced is recorded in the tag ``previous_champion``.
+  is not worse than the current champion on the gate's metrics (beyond ``gate.max_regression``)
+  and, given ``mlops online-report``'s evidence (required with ``gate.online.required``), not
+  worse on live traffic beyond ``gate.online.max_regression``; the version it replaced is
+  recorded in the tag ``previous_champion``.
 * ``rollback`` moves ``champion`` back to the previous champion, or to ``--to VERSION``.
 
 Stages are never used (deprecated in MLflow). The tracking/registry URI is the one
@@ -49,6 +51,11 @@ class RegistryError(MlopsError):
 
 class NotPromotedError(RegistryError):
     """The challenger did not pass the gate against the champion (nothing was changed)."""
+
+
+class AwaitingEvidenceError(NotPromotedError):
+    """The challenger passed the gate, but ``gate.online.required`` asks for the comparison on
+    live traffic before it is promoted (nothing was changed)."""
 
 
 class NotRegisteredError(MlopsError):
@@ -337,8 +344,67 @@ def _by_alias(mlclient: Any, name: str, alias: str) -> Any | None:
         return None
 
 
-def promote(params: Params) -> RegistryResult:
-    """Move ``champion`` to the challenger if it passes the gate and is not worse."""
+def challenger_version(params: Params, champion: str) -> str | None:
+    """The ``challenger`` alias's version when it is a candidate beside ``champion`` (the
+    champion's version): another version, and not the one the champion was rolled back from
+    (that one has had its turn). None when there is none."""
+    mlclient = client(params)
+    found = _by_alias(mlclient, params.mlflow.registered_model, CHALLENGER)
+    if found is None or str(found.version) == champion:
+        return None
+    current = mlclient.get_model_version(params.mlflow.registered_model, champion)
+    if (current.tags or {}).get("rolled_back_from") == str(found.version):
+        return None
+    return str(found.version)
+
+
+def _online_failures(
+    params: Params, evidence: Path | None, challenger: Any, champion: Any | None
+) -> tuple[list[str], str]:
+    """The online rules (``gate.online``) over ``evidence`` (an ``online-report.json``): the
+    failures, and a sentence naming the evidence for the promotion's summary."""
+    from mlops.core.config import GateConfig
+    from mlops.monitoring.online_report import NO_OUTCOMES, TOO_FEW, OnlineReportJson
+    from mlops.report import gate
+
+    rules = params.gate.online
+    if evidence is None:
+        return [], ""
+    doc = OnlineReportJson.read(evidence)
+    name = params.mlflow.registered_model
+    wanted = (name, str(challenger.version), None if champion is None else str(champion.version))
+    found = (doc.registered_model, doc.challenger_version, doc.champion_version)
+    if found[:2] != wanted[:2] or (champion is not None and found[2] != wanted[2]):
+        return [
+            f"{evidence} compares {found[0]} v{found[1]} (challenger) with v{found[2]} "
+            f"(champion), not the registry's {name} v{wanted[1]} with "
+            f"v{wanted[2] or '-'}: it is not the evidence for this promotion"
+        ], ""
+    out = doc.outcomes
+    if doc.verdict in (NO_OUTCOMES, TOO_FEW) or out is None:
+        return [f"{evidence}: {doc.verdict}: {'; '.join(doc.reasons) or 'no --labels given'}"], ""
+    online = GateConfig(max_regression=rules.max_regression, regression_rule=rules.regression_rule)
+    results = gate.evaluate(
+        online,
+        {m: out.metrics[m].challenger for m in out.metrics},
+        {m: out.metrics[m].champion for m in out.metrics},
+        candidate_label=f"version {challenger.version} (live)",
+        baseline_label=f"champion v{doc.champion_version} (live)",
+        intervals={m: (d.difference.low, d.difference.high) for m, d in out.metrics.items()},
+        confidence=out.confidence,
+    )
+    missing = [f"{m}: not in {evidence}" for m in rules.max_regression if m not in out.metrics]
+    named = (
+        f"on the evidence of {evidence}: {out.labelled:,} live rows with outcomes, "
+        f"{doc.verdict} ({'; '.join(doc.reasons)})"
+    )
+    return gate.failures(results) + missing, named
+
+
+def promote(params: Params, evidence: Path | None = None) -> RegistryResult:
+    """Move ``champion`` to the challenger if it passes the gate and is not worse; with
+    ``evidence`` (``mlops online-report``'s JSON), also if it passes ``gate.online``'s rules
+    on live traffic (required when ``gate.online.required``)."""
     mlclient = client(params)
     name = params.mlflow.registered_model
     challenger = _by_alias(mlclient, name, CHALLENGER)
@@ -363,6 +429,20 @@ def promote(params: Params) -> RegistryResult:
         raise NotPromotedError(
             f"version {challenger.version} not promoted: {against}: " + "; ".join(failures)
         )
+    if evidence is None and params.gate.online.required and champion is not None:
+        raise AwaitingEvidenceError(
+            f"version {challenger.version} passed the gate against champion v{champion.version} "
+            "on the test split, and stays the challenger: gate.online.required asks for the "
+            "comparison on live traffic first (serve both in shadow or canary mode, then "
+            "`mlops online-report` and `mlops promote --evidence online-report.json`)"
+        )
+    online, named = _online_failures(params, evidence, challenger, champion)
+    if online:
+        raise NotPromotedError(
+            f"version {challenger.version} not promoted: on live traffic it lost to champion "
+            f"v{'-' if champion is None else champion.version}, which stays the champion: "
+            + "; ".join(online)
+        )
     previous = None if champion is None else str(champion.version)
     if previous is not None:
         mlclient.set_model_version_tag(name, challenger.version, "previous_champion", previous)
@@ -373,7 +453,8 @@ def promote(params: Params) -> RegistryResult:
         version=str(challenger.version),
         aliases=_aliases(mlclient, name, challenger.version),
         previous=previous,
-        detail=f"champion: v{previous or '-'} -> v{challenger.version}",
+        detail=f"champion: v{previous or '-'} -> v{challenger.version}"
+        + (f", {named}" if named else ""),
     )
 
 
