@@ -100,11 +100,14 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
 
 
-def wrk(url: str, body: Path, connections: int, duration: float, limit: int) -> Load:
-    """One bounded wrk run against ``url`` (127.0.0.1 only) with ``body`` as every request."""
+def wrk(
+    url: str, body: Path, connections: int, duration: float, limit: int, lua: str = LUA
+) -> Load:
+    """One bounded wrk run against ``url`` (127.0.0.1 only) with ``body`` as every request
+    (``lua``: the script, :data:`LUA` or one made from it)."""
     assert url.startswith("http://127.0.0.1:"), url
     script = body.with_suffix(f".{connections}.lua")
-    script.write_text(LUA.replace("{body}", str(body)).replace("{limit}", str(max(1, limit))))
+    script.write_text(lua.replace("{body}", str(body)).replace("{limit}", str(max(1, limit))))
     cmd = [
         "wrk",
         "-t1",

@@ -159,12 +159,16 @@ def test_measure_reports_the_child_peak_memory(tmp_path):
 
 
 @contextlib.contextmanager
-def http_server(status: int) -> Iterator[str]:
+def http_server(status: int, seen: list[str] | None = None) -> Iterator[str]:
+    """A stand-in server answering ``status``; ``seen`` collects each request's entity header."""
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers["content-length"]))
+            if seen is not None:
+                seen.append(self.headers.get("X-Entity-Id", ""))
             body = b'{"ok": true}'
             self.send_response(status)
             self.send_header("content-type", "application/json")
@@ -213,3 +217,18 @@ def test_stage_workdir_points_params_at_the_file_and_lifts_the_row_range(tmp_pat
     assert params.model_type == "xgboost"
     suite = load_suite(work / params.validation.suite)
     assert suite.rows.min == 1 and suite.rows.max is None
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk (Debian package) not installed")
+def test_the_challenger_bench_gives_every_request_an_entity_of_its_own(tmp_path):
+    import challenger
+
+    import serving
+
+    body = tmp_path / "body.json"
+    body.write_text('{"records": []}')
+    seen: list[str] = []
+    with http_server(200, seen) as url:
+        load = serving.wrk(url, body, connections=2, duration=3, limit=40, lua=challenger.LUA)
+    assert load.errors == 0 and len(seen) >= 40
+    assert len(set(seen)) == len(seen) and all(s.startswith("entity-") for s in seen)

@@ -38,7 +38,8 @@ COMMANDS = {
     "register", "promote", "rollback", "bento-import", "bento-build", "bento-containerize",
     "init", "changed", "needs", "gpu-check",
     "smoke-test", "check-reproduction", "no-comment", "image-digest", "extras", "predict",
-    "fetch-input", "registry", "monitor", "monitor-issue", "dispatch-retrain", "data-pr",
+    "fetch-input", "registry", "monitor", "online-report", "monitor-issue", "dispatch-retrain",
+    "data-pr",
     "tune", "tune-pr",
 }  # fmt: skip
 

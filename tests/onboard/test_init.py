@@ -74,6 +74,22 @@ def test_init_writes_params_suite_and_data_and_keeps_the_comments(repo, tmp_path
     assert main(["validate"]) == 0  # the suite it wrote accepts the data it wrote
 
 
+@pytest.mark.parametrize("task", ["multiclass", "regression"])
+def test_the_gates_rules_follow_the_tables_task(repo, tmp_path, capsys, task):
+    from mlops.tasks import TASKS
+
+    from ..tables import task_table
+
+    source = tmp_path / "table.csv"
+    task_table(task, 300, seed=4).to_csv(source, index=False)
+    assert main(["init", "--data", str(source), "--target", "outcome", "--task", task]) == 0
+    gate = yaml.safe_load((repo / "params.yaml").read_text())["gate"]
+    expected = TASKS[task].default_gate
+    assert gate["max_regression"] == gate["online"]["max_regression"] == expected["max_regression"]
+    assert main(["check-params"]) == 0  # not the demo's roc_auc rules, which these tasks lack
+    capsys.readouterr()
+
+
 def test_a_second_init_is_refused_without_force(repo, tmp_path, capsys):
     source = tmp_path / "table.csv"
     binary_table(200, seed=5).to_csv(source, index=False)

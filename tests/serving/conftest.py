@@ -1,11 +1,14 @@
 """The served bento, built once for the serving tests: `make bento` from the registry's
-champion (a local SQLite store), then `bentoml serve` on 127.0.0.1."""
+champion and challenger (a local SQLite store), then `bentoml serve` on 127.0.0.1 (in the
+default mode, off: the champion alone answers)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,10 +41,16 @@ def uv_binary() -> str:
     return found
 
 
+CHALLENGER_C = 0.05  # the challenger: the demo's logistic regression, regularised harder
+
+
 @pytest.fixture(scope="package")
 def built(trained, tmp_path_factory) -> dict:
-    """register + promote (local SQLite store), then `make bento` in a copy of the repo whose
-    registered model has a name of its own (every serving name follows it)."""
+    """register + promote (local SQLite store) the champion, v1; then a second, real and
+    different model from a new commit, registered as the challenger, v2; then `make bento`, in
+    a copy of the repo whose registered model has a name of its own (every serving name
+    follows it). The copy's checkout is the challenger's; the champion's model file is kept
+    beside it."""
     base = tmp_path_factory.mktemp("bento")
     repo = base / "repo"
     shutil.copytree(trained, repo, symlinks=True)
@@ -60,25 +69,47 @@ def built(trained, tmp_path_factory) -> dict:
 
     sh("mlops", "register")
     sh("mlops", "promote")
+    champion = base / "champion.joblib"
+    shutil.copyfile(repo / "models" / "model.joblib", champion)
+    commit = run([*GIT, "rev-parse", "HEAD"], repo).stdout.strip()
+    text = params.read_text()
+    assert text.count("    C: 1.0\n") == 1
+    params.write_text(text.replace("    C: 1.0\n", f"    C: {CHALLENGER_C}\n"))
+    sh("dvc", "repro")
+    run([*GIT, "add", "-A"], repo)
+    run([*GIT, "commit", "-q", "-m", "challenger"], repo)
+    sh("mlops", "register")  # alias challenger: v2, beside champion v1
     sh("make", "bento", f"UV={uv_binary()}")
     info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", f"{BENTO}:latest", "-o", "json"))
     bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / BENTO / info["version"]
-    return {"repo": repo, "env": env, "tag": f"{BENTO}:{info['version']}", "dir": bento_dir}
+    return {
+        "repo": repo, "env": env, "tag": f"{BENTO}:{info['version']}", "dir": bento_dir,
+        "champion": champion, "champion_commit": commit,
+        "challenger": repo / "models" / "model.joblib",
+    }  # fmt: skip
+
+
+@contextlib.contextmanager
+def serve(built: dict, where: Path, **env: str) -> Iterator[dict]:
+    """`bentoml serve` of the built bento on 127.0.0.1, with ``env`` on top of the build's,
+    recording every answered row under ``where``: its URL, log and records directory."""
+    port = free_port()
+    log = where / "serve.log"
+    records = where / "records"  # every answered row recorded (mlops.serving.records)
+    env = {**built["env"], "MLOPS_RECORD_SAMPLE": "1", "MLOPS_RECORDS_DIR": str(records), **env}
+    cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
+    with background_server(
+        [*cmd, "--port", str(port)], port, "/readyz", log, env=env, cwd=where
+    ) as url:
+        service = ServingNames(model=MODEL).service  # the monitor's name: the service's
+        yield {"url": url, "log": log, "records": records / service}
 
 
 @pytest.fixture(scope="package")
 def served(built, tmp_path_factory):
-    """The running server: its base URL and its log (the access log included)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("serve") / "serve.log"
-    records = log.parent / "records"  # every answered row recorded (mlops.serving.records)
-    env = {**built["env"], "MLOPS_RECORD_SAMPLE": "1", "MLOPS_RECORDS_DIR": str(records)}
-    cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
-    with background_server(
-        [*cmd, "--port", str(port)], port, "/readyz", log, env=env, cwd=log.parent
-    ) as url:
-        service = ServingNames(model=MODEL).service  # the monitor's name: the service's
-        yield {"url": url, "log": log, "records": records / service}
+    """The running server (mode off: the champion alone): its URL, log and records."""
+    with serve(built, tmp_path_factory.mktemp("serve")) as running:
+        yield running
 
 
 @pytest.fixture(scope="package")
@@ -96,6 +127,6 @@ def test_records(built) -> tuple[list[dict], np.ndarray]:
     repo = built["repo"]
     features = load_params(repo / "params.yaml").features.used
     test = pd.read_parquet(repo / "data" / "prepared" / "test.parquet")[features].head(64)
-    expected = joblib.load(repo / "models" / "model.joblib").predict_proba(test)[:, 1]
+    expected = joblib.load(built["champion"]).predict_proba(test)[:, 1]  # the one that answers
     records = json.loads(test.to_json(orient="records"))
     return records, expected

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from ..conftest import REPO_ROOT, VENV_BIN, run, run_env
+from ..conftest import REPO_ROOT, VENV_BIN, run_env
 from .conftest import BENTO, MODEL, columns_body, split_body
 
 pytestmark = pytest.mark.slow
@@ -63,10 +63,10 @@ def test_metadata_names_the_registered_model(server, built):
     status, body = post(f"{server}/metadata", {})
     assert status == 200
     repo = built["repo"]
-    head = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     data_md5 = yaml.safe_load((repo / "data.dvc").read_text())["outs"][0]["md5"]
     assert body["version"] == "1"
-    assert body["git_commit"] == head
+    assert body["git_commit"] == built["champion_commit"]
+    assert "challenger" not in body and "challenger_tag" not in body  # off: the champion only
     assert body["data_md5"] == data_md5
     assert 0.80 <= body["metrics"]["roc_auc"] <= 0.88
     assert body["registered_model"] == MODEL
@@ -167,13 +167,19 @@ def test_bento_packs_the_champion_and_the_locked_requirements(built):
     from mlops.stages.train import file_md5
 
     bento = yaml.safe_load((built["dir"] / "bento.yaml").read_text())
-    (model,) = bento["services"][0]["models"]
-    name, version = model["tag"].split(":")
-    stored = Path(built["env"]["BENTOML_HOME"]) / "models" / name / version
-    # Exactly the pipeline's model file (the DVC output) is what the bento serves.
-    assert file_md5(stored / "model.joblib") == file_md5(built["repo"] / "models" / "model.joblib")
-    schema = json.loads((stored / "schema.json").read_text())
-    assert schema["fields"]["contract"]["categories"] == ["Month-to-month", "One year", "Two year"]
+    models = {m["tag"].split(":")[0]: m["tag"] for m in bento["services"][0]["models"]}
+    assert set(models) == {MODEL, f"{MODEL}-challenger"}  # the champion and the challenger
+    home = Path(built["env"]["BENTOML_HOME"]) / "models"
+    for name, file in ((MODEL, built["champion"]), (f"{MODEL}-challenger", built["challenger"])):
+        stored = home / name / models[name].split(":")[1]
+        # Exactly the pipeline's model file (the DVC output) of each version is what it serves.
+        assert file_md5(stored / "model.joblib") == file_md5(file)
+        schema = json.loads((stored / "schema.json").read_text())
+        assert schema["fields"]["contract"]["categories"] == [
+            "Month-to-month", "One year", "Two year",
+        ]  # fmt: skip
+        assert schema["id"] == "customer_id"
+    assert file_md5(built["champion"]) != file_md5(built["challenger"])
 
 
 def test_bentofile_wheel_matches_the_project_version():

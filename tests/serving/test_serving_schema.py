@@ -177,3 +177,29 @@ def test_openapi_request_schema_describes_the_three_forms(requests, rows, schema
     assert record["required"] == schema["order"] and record["additionalProperties"] is False
     assert record["properties"]["contract"]["enum"] == schema["fields"]["contract"]["categories"]
     assert record["properties"]["total_charges"]["nullable"] is True
+
+
+@pytest.mark.parametrize("form", [records, columns, dataframe_split])
+def test_the_id_column_may_ride_along_and_never_reaches_the_model(requests, rows, form, params):
+    id_column = params.data.id_column
+    with_ids = [
+        {**row, id_column: key} for row, key in zip(rows, ["a1", 7, "b2", "c3", 9], strict=True)
+    ]
+    batch = parse(requests, form(with_ids))
+    assert batch.ids == ["a1", "7", "b2", "c3", "9"]  # an integer id is its decimal text
+    assert list(batch.columns) == params.features.used  # the model's columns only
+    assert parse(requests, form(rows)).ids is None
+
+
+def test_a_bad_id_is_refused_naming_its_row_and_records_may_lack_one(requests, rows, params):
+    id_column = params.data.id_column
+    mixed = [{**rows[0], id_column: "a"}, rows[1]]
+    assert parse(requests, records(mixed)).ids == ["a", None]
+    for bad in (1.5, True, None, ["a"]):
+        body = records([rows[0], {**rows[1], id_column: bad}])
+        with pytest.raises(
+            BadRequest, match=rf"records\[1\]\.{id_column}: an id is a string or an integer"
+        ):
+            parse(requests, body)
+    with pytest.raises(BadRequest, match="unknown column customer"):
+        parse(requests, records([{**rows[0], "customer": "x"}]))

@@ -61,7 +61,8 @@ def read_table(path: Path) -> pd.DataFrame:
 def repo_name(name: str | None, root: Path) -> str:
     """``--name``, else the repository folder's name, as BentoML and MLflow accept it."""
     text = (name or root.resolve().name).lower()
-    text = re.sub(r"[^a-z0-9._-]+", "-", text).strip("-._")[:63].strip("-._")
+    # 52: mlflow.registered_model's limit, so that "<name>-challenger" fits BentoML's 63
+    text = re.sub(r"[^a-z0-9._-]+", "-", text).strip("-._")[:52].strip("-._")
     if not text:
         raise DataError(f"--name: {name!r} has no letter or digit to name the model with")
     return text
@@ -119,6 +120,10 @@ def _params_text(inferred: Inferred, data_path: Path, suite: Path, name: str) ->
 
     for key, value in TASKS[inferred.task].default_gate.items():
         doc["gate"][key] = value
+    if "online" in doc["gate"]:  # live traffic: the same allowed drops as on the test split
+        doc["gate"]["online"]["max_regression"] = dict(
+            TASKS[inferred.task].default_gate["max_regression"]
+        )
     doc["mlflow"]["experiment"] = name
     doc["mlflow"]["registered_model"] = name
     doc["validation"]["suite"] = str(suite)
