@@ -109,3 +109,20 @@ def test_a_model_failure_reaches_every_request_of_the_call_and_the_batcher_recov
         run(batcher.submit(batch(1)))
     model.fail = False
     np.testing.assert_array_equal(run(batcher.submit(batch(3))), [0.03])
+
+
+def test_a_lingering_batcher_gathers_what_arrives_into_one_call_and_times_it():
+    model = Model(seconds=0.05)
+    batcher = Batcher(model, max_rows=1000, max_wait_s=5, linger_s=0.2)
+
+    async def spread() -> list[tuple[np.ndarray, float]]:
+        jobs = []
+        for value in (1, 2, 3):
+            jobs.append(asyncio.ensure_future(batcher.submit_timed(batch(value))))
+            await asyncio.sleep(0.02)  # each arrives while the first lingers
+        return await asyncio.gather(*jobs)
+
+    results = run(spread())
+    assert model.calls == [3]  # one call for the three, not three
+    assert [r[0].tolist() for r in results] == [[0.01], [0.02], [0.03]]
+    assert all(50 <= ms < 1000 for _, ms in results)  # the call's time, not the linger's

@@ -59,7 +59,8 @@ class Metrics:
 
 
 def served(role: str, version: str, model: Model) -> Served:
-    return Served(role, model, version, Batcher(model.scores, max_rows=1000, max_wait_s=5))
+    shadows = Batcher(model.scores, max_rows=1000, max_wait_s=5, linger_s=0.05)
+    return Served(role, model, version, Batcher(model.scores, 1000, 5), shadows)
 
 
 def pair(mode: str, percent: float = 10.0, challenger: Model | None = None) -> Pair:
@@ -89,7 +90,7 @@ def answered(p: Pair, b: Batch, header: str | None = None):
 
 
 def test_the_modes_and_the_share_come_from_the_environment_and_bad_values_are_named():
-    assert Routing.from_env({}) == Routing("off", 10.0, "X-Entity-Id")
+    assert Routing.from_env({}) == Routing("off", 10.0, "X-Entity-Id", 100.0)
     env = {
         "MLOPS_CHALLENGER_MODE": "Canary",
         "MLOPS_CANARY_PERCENT": "25",
@@ -104,6 +105,8 @@ def test_the_modes_and_the_share_come_from_the_environment_and_bad_values_are_na
         Routing.from_env({"MLOPS_CANARY_PERCENT": "ten"})
     with pytest.raises(ValueError, match="between 0 and 100, not 150"):
         Routing.from_env({"MLOPS_CANARY_PERCENT": "150"})
+    with pytest.raises(ValueError, match="MLOPS_SHADOW_LINGER_MS is not a number"):
+        Routing.from_env({"MLOPS_SHADOW_LINGER_MS": "soon"})
 
 
 @pytest.mark.parametrize("percent", [1.0, 10.0, 20.0, 50.0, 90.0])

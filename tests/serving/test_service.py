@@ -79,7 +79,10 @@ def test_the_bento_is_named_after_the_registered_model(built):
     assert info["args"] == {"model": MODEL}
     (service,) = info["services"]
     assert service["name"] == BENTO.replace("-", "_")
-    assert [m["tag"].split(":")[0] for m in service["models"]] == [MODEL]
+    # the champion and the registry's challenger (served only in shadow or canary mode)
+    assert sorted(m["tag"].split(":")[0] for m in service["models"]) == [
+        MODEL, f"{MODEL}-challenger",
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/livez", "/readyz", "/metrics"])

@@ -6,9 +6,11 @@ The bento carries the registry's champion and, when there is one, its challenger
 * ``off`` (the default): only the champion is loaded and answers; the challenger is not even
   loaded.
 * ``shadow``: the champion answers every request; the challenger scores the same rows off the
-  response path, after the answer is on its way. It never delays or fails an answer: a
-  challenger error is logged and counted (``/metrics``), and a challenger that falls behind
-  sheds its work (its batcher's ``MLOPS_MAX_LATENCY_MS``) instead of queueing it.
+  response path, after the answer is on its way, gathered into one call per
+  ``MLOPS_SHADOW_LINGER_MS`` (default 100), so that it costs a fraction of the champion's work
+  and seldom competes with an answer for the interpreter. It never delays or fails an answer:
+  a challenger error is logged and counted (``/metrics``), and a challenger that falls behind
+  sheds its work (after ``MLOPS_MAX_LATENCY_MS`` beyond the linger) instead of queueing it.
 * ``canary``: the challenger answers ``MLOPS_CANARY_PERCENT`` percent of the entities (default
   10), sticky: a row's entity is its id column's value (``data.id_column``), else the request
   header ``MLOPS_CANARY_HEADER`` (default ``X-Entity-Id``), and a keyed hash of it (BLAKE2b,
@@ -46,6 +48,7 @@ MODES = ("off", "shadow", "canary")
 BUCKETS = 10_000  # a canary share's resolution: 0.01 percentage points
 DEFAULT_PERCENT = 10.0
 DEFAULT_HEADER = "X-Entity-Id"
+DEFAULT_LINGER_MS = 100.0  # a shadow call gathers the rows that arrive for this long
 HASH_KEY = b"mlops-canary"  # the routing hash's key: change it and every entity may move
 
 
@@ -56,6 +59,7 @@ class Routing:
     mode: str = "off"
     percent: float = DEFAULT_PERCENT
     header: str = DEFAULT_HEADER
+    linger_ms: float = DEFAULT_LINGER_MS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Routing:
@@ -72,7 +76,14 @@ class Routing:
         if not 0.0 <= percent <= 100.0:
             raise ValueError(f"MLOPS_CANARY_PERCENT must be between 0 and 100, not {percent}")
         header = environ.get("MLOPS_CANARY_HEADER", DEFAULT_HEADER).strip() or DEFAULT_HEADER
-        return cls(mode, percent, header)
+        raw = environ.get("MLOPS_SHADOW_LINGER_MS", str(DEFAULT_LINGER_MS))
+        try:
+            linger = float(raw)
+        except ValueError:
+            raise ValueError(f"MLOPS_SHADOW_LINGER_MS is not a number: {raw!r}") from None
+        if not 0.0 <= linger <= 10_000.0:
+            raise ValueError(f"MLOPS_SHADOW_LINGER_MS must be between 0 and 10000, not {linger}")
+        return cls(mode, percent, header, linger)
 
 
 def bucket(entity: str) -> int:
@@ -97,15 +108,23 @@ def canary_rows(
 
 @dataclass
 class Served:
-    """One of the service's models: the pipeline, its registered version, its batcher."""
+    """One of the service's models: the pipeline, its registered version, and its batchers:
+    one for answers, one (lingering) for scoring off the response path."""
 
     role: str  # champion | challenger
     model: Any
     version: str
     batcher: Batcher
+    shadow_batcher: Batcher | None = None
 
-    async def outputs(self, batch: Batch) -> tuple[dict[str, np.ndarray], float]:
-        """The model's output columns for ``batch``, and the milliseconds they took."""
+    async def outputs(
+        self, batch: Batch, shadow: bool = False
+    ) -> tuple[dict[str, np.ndarray], float]:
+        """The model's output columns for ``batch``, and milliseconds: an answer's wait and
+        call; off the response path, the call's alone (its linger is not the model's time)."""
+        if shadow and self.shadow_batcher is not None:
+            scores, ms = await self.shadow_batcher.submit_timed(batch)
+            return self.model.outputs_of(scores), ms
         start = time.perf_counter()
         scores = await self.batcher.submit(batch)
         return self.model.outputs_of(scores), (time.perf_counter() - start) * 1000
@@ -196,7 +215,7 @@ class Pair:
         self, model: Served, batch: Batch, role: str
     ) -> tuple[dict[str, np.ndarray], float]:
         try:
-            outputs, ms = await model.outputs(batch)
+            outputs, ms = await model.outputs(batch, shadow=role == "shadow")
         except Exception:
             self.metrics.error(model.version, role)
             raise

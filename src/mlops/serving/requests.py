@@ -338,9 +338,11 @@ class RequestSchema:
             "properties": {
                 "columns": {
                     "type": "array",
-                    "items": {"type": "string", "enum": [*self.order, *optional]},
+                    # (the id column may be named too; OpenAPI 3.0 cannot say "every feature,
+                    # and the id or not" of an array, so only the features are listed)
+                    "items": {"type": "string", "enum": self.order},
                     "minItems": len(self.order),
-                    "maxItems": len(self.order) + len(optional),
+                    "maxItems": len(self.order),
                     "uniqueItems": True,
                 },
                 "data": {

@@ -302,9 +302,10 @@ def _served(role: str, ref: Any) -> Served:
     stored = _stored_model(ref)
     model = joblib.load(stored.path_of(MODEL.name))
     version = str(stored.info.metadata.get("version", "unknown"))
-    return Served(
-        role, model, version, Batcher(model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
-    )
+    answers = Batcher(model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000)
+    linger = ROUTING.linger_ms / 1000  # off the response path: gathered, then scored at once
+    shadows = Batcher(model.scores, MAX_BATCH_SIZE, MAX_LATENCY_MS / 1000 + linger, linger)
+    return Served(role, model, version, answers, shadows)
 
 
 class BodySizeLimit:
