@@ -31,10 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, VENV_BIN, command_line, load_average, machine, median, write_section
+from common import ROOT, VENV_BIN, command_line, load_average, machine, write_section
 
 import serving
-from serving import Load, records, settle, wrk
+from serving import Load, median_load, records, settle, wrk
 
 sys.path.insert(0, str(ROOT))
 from tests.conftest import GIT
@@ -136,14 +136,7 @@ def main() -> None:
                     )
 
     def cell(mode: str, c: int) -> Load:
-        loads = runs[(mode, c)]
-        return Load(
-            median([x.requests_s for x in loads]),
-            median([x.p50_ms for x in loads]),
-            median([x.p99_ms for x in loads]),
-            sum(x.requests for x in loads),
-            sum(x.errors for x in loads),
-        )
+        return median_load(runs[(mode, c)])
 
     table = [
         "| concurrency | mode | requests/s | vs off | p50 | p99 | p99 vs off "

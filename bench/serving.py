@@ -95,6 +95,17 @@ class Load:
     errors: int  # non-2xx responses + socket errors
 
 
+def median_load(loads: list[Load]) -> Load:
+    """The rounds' medians (rates and latencies) and totals (requests and errors)."""
+    return Load(
+        median([x.requests_s for x in loads]),
+        median([x.p50_ms for x in loads]),
+        median([x.p99_ms for x in loads]),
+        sum(x.requests for x in loads),
+        sum(x.errors for x in loads),
+    )
+
+
 def _ms(text: str) -> float:
     value, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
@@ -399,14 +410,7 @@ def main() -> None:
                     )
 
     def cell(server: str, c: int, n: int, form: str) -> Load:
-        loads = runs[(server, c, n, form)]
-        return Load(
-            median([x.requests_s for x in loads]),
-            median([x.p50_ms for x in loads]),
-            median([x.p99_ms for x in loads]),
-            sum(x.requests for x in loads),
-            sum(x.errors for x in loads),
-        )
+        return median_load(runs[(server, c, n, form)])
 
     body_names = {
         ("bento", RECORDS): "records",

@@ -115,9 +115,11 @@ def write_labels(path: Path, sim: dict, share: float = 0.8, seed: int = 0) -> Pa
     return path
 
 
-def params_for(task: str, tmp: Path, **bootstrap):
+def params_for(task: str, tmp: Path, online: dict | None = None, **bootstrap):
+    """The synthetic table's params, with ``gate.online`` and ``report.bootstrap`` keys."""
     doc = task_params(task, tmp / "table.csv", tmp)
     doc["report"]["bootstrap"] = {**doc["report"]["bootstrap"], **bootstrap}
+    doc["gate"]["online"] = {**doc["gate"].get("online", {}), **(online or {})}
     return parse_params(doc)
 
 
@@ -278,30 +280,10 @@ def test_promotion_on_the_evidence_follows_gate_online(tmp_path):
         doc.parent,
     )
     v7, v8 = SimpleNamespace(version="7"), SimpleNamespace(version="8")
-    strict = params.model_copy(
-        update={
-            "gate": params.gate.model_copy(
-                update={
-                    "online": params.gate.online.model_copy(
-                        update={"max_regression": {"roc_auc": 0.01}}
-                    )
-                }
-            )
-        }
-    )
+    strict = params_for("binary", tmp_path, online={"max_regression": {"roc_auc": 0.01}})
     failures, _ = _online_failures(strict, doc, v8, v7)
     assert len(failures) == 1 and "roc_auc" in failures[0] and "whole 95% interval" in failures[0]
-    lenient = strict.model_copy(
-        update={
-            "gate": strict.gate.model_copy(
-                update={
-                    "online": strict.gate.online.model_copy(
-                        update={"max_regression": {"roc_auc": 0.5}}
-                    )
-                }
-            )
-        }
-    )
+    lenient = params_for("binary", tmp_path, online={"max_regression": {"roc_auc": 0.5}})
     failures, named = _online_failures(lenient, doc, v8, v7)
     assert failures == [] and f"on the evidence of {doc}: {int(0.8 * N):,} live rows" in named
     # evidence about other versions is no evidence for this promotion

@@ -68,22 +68,22 @@ class Routing:
             raise ValueError(
                 f"MLOPS_CHALLENGER_MODE must be one of {', '.join(MODES)}, not {mode!r}"
             )
-        raw = environ.get("MLOPS_CANARY_PERCENT", str(DEFAULT_PERCENT))
-        try:
-            percent = float(raw)
-        except ValueError:
-            raise ValueError(f"MLOPS_CANARY_PERCENT is not a number: {raw!r}") from None
-        if not 0.0 <= percent <= 100.0:
-            raise ValueError(f"MLOPS_CANARY_PERCENT must be between 0 and 100, not {percent}")
+        percent = _number(environ, "MLOPS_CANARY_PERCENT", DEFAULT_PERCENT, 100.0)
         header = environ.get("MLOPS_CANARY_HEADER", DEFAULT_HEADER).strip() or DEFAULT_HEADER
-        raw = environ.get("MLOPS_SHADOW_LINGER_MS", str(DEFAULT_LINGER_MS))
-        try:
-            linger = float(raw)
-        except ValueError:
-            raise ValueError(f"MLOPS_SHADOW_LINGER_MS is not a number: {raw!r}") from None
-        if not 0.0 <= linger <= 10_000.0:
-            raise ValueError(f"MLOPS_SHADOW_LINGER_MS must be between 0 and 10000, not {linger}")
+        linger = _number(environ, "MLOPS_SHADOW_LINGER_MS", DEFAULT_LINGER_MS, 10_000.0)
         return cls(mode, percent, header, linger)
+
+
+def _number(environ: Mapping[str, str], name: str, default: float, most: float) -> float:
+    """The variable ``name`` as a number from 0 to ``most`` (a ValueError naming it else)."""
+    raw = environ.get(name, str(default))
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} is not a number: {raw!r}") from None
+    if not 0.0 <= value <= most:
+        raise ValueError(f"{name} must be between 0 and {most:g}, not {value:g}")
+    return value
 
 
 def bucket(entity: str) -> int:
