@@ -98,6 +98,18 @@ def metric(url: str, name: str, **labels: str) -> float:
     return total
 
 
+def settled(url: str, name: str, **labels: str) -> float:
+    """:func:`metric` once the shadow scoring still under way has finished (it lingers)."""
+    last = metric(url, name, **labels)
+    for _ in range(50):
+        time.sleep(0.5)
+        now = metric(url, name, **labels)
+        if now == last:
+            return now
+        last = now
+    return last
+
+
 def test_shadow_answers_are_byte_identical_to_off_modes(server, shadow, test_split):
     with_ids = rows_of(test_split.head(64))
     without = [{k: v for k, v in row.items() if k != ID} for row in with_ids]
@@ -114,7 +126,7 @@ def test_shadow_answers_are_byte_identical_to_off_modes(server, shadow, test_spl
 
 def test_shadow_records_both_models_and_counts_each_version(shadow, built, test_split):
     sent = test_split.head(200).assign(**{ID: [f"s-{i}" for i in range(200)]})
-    before = metric(shadow["url"], "mlops_model_rows_total", model_version="2", role="shadow")
+    before = settled(shadow["url"], "mlops_model_rows_total", model_version="2", role="shadow")
     status, body = raw_post(f"{shadow['url']}/predict", {"records": rows_of(sent)})
     assert status == 200
     answers = json.loads(body)
@@ -133,7 +145,7 @@ def test_shadow_records_both_models_and_counts_each_version(shadow, built, test_
         assert row["shadow_probability"] == pytest.approx(challenger[i])
         assert row["latency_ms"] > 0 and row["shadow_latency_ms"] > 0
     assert not np.allclose(champion, challenger)  # two different models
-    after = metric(shadow["url"], "mlops_model_rows_total", model_version="2", role="shadow")
+    after = settled(shadow["url"], "mlops_model_rows_total", model_version="2", role="shadow")
     assert after - before == 200
     assert metric(shadow["url"], "mlops_model_rows_total", model_version="1", role="answer") >= 200
     assert metric(shadow["url"], "mlops_model_latency_seconds_count", model_version="2") >= 1
