@@ -4,18 +4,24 @@ category) and a regression target (ggplot2's mpg: highway miles per gallon). Eac
 new user would: `mlops init`, `dvc repro`, a commit and a fresh clone, a changed param reported
 against main (an interval for every metric of the task), `mlops gate`, register and promote,
 `mlops predict` on pandas and on Spark (the same outputs to 1e-9), and the bento over HTTP
-answering the task's output contract; a report against the template's own binary commit says
-there is nothing to compare with. The binary task's own walk is tests/test_own_data.py."""
+answering the task's output contract, in shadow mode with the PR's model as challenger, then
+`mlops online-report` on the recorded traffic with the table's outcomes; a report against the
+template's own binary commit says there is nothing to compare with. The binary task's own walk
+is tests/test_own_data.py."""
 
 from __future__ import annotations
 
 import json
+import time
 import urllib.request
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
+
+from mlops.core.artifacts import TARGET
 
 from .conftest import GIT, commit_and_clone, copy_repo, run, run_env
 from .servers import served_bento
@@ -123,10 +129,13 @@ def test_a_public_table_of_each_task_from_init_to_a_served_model(tmp_path, case)
         assert "(minimums only): no comparable baseline" in text and "confusion.png" in text
         run(["mlops", "gate"], clone)
 
-    # Registry, batch scoring on both engines, the bento over HTTP.
+    # Registry: main's model the champion (v1), the PR's its challenger (v2); batch scoring on
+    # both engines; the bento, holding both, over HTTP in shadow mode.
     env = {**run_env(), "BENTOML_HOME": str(tmp_path / "bentoml")}
-    assert f"registered: {name} v1" in run(["mlops", "register"], clone).stdout
-    run(["mlops", "promote"], clone)
+    store = {**run_env(), "MLFLOW_TRACKING_URI": f"sqlite:///{clone / 'mlflow.db'}"}
+    assert f"registered: {name} v1" in run(["mlops", "register"], repo, env=store).stdout
+    run(["mlops", "promote"], repo, env=store)
+    assert f"registered: {name} v2" in run(["mlops", "register"], clone).stdout
     data = next(str(p.relative_to(clone)) for p in (clone / "data" / "raw").glob("*.csv"))
     frames = {}
     for engine in ("pandas", "spark"):
@@ -148,13 +157,31 @@ def test_a_public_table_of_each_task_from_init_to_a_served_model(tmp_path, case)
     run(["make", "bento", f"UV={uv_binary()}"], clone, env=env)
     run(["mlops", "smoke-test", "--save-record", str(tmp_path / "record.json")], clone)
     record = json.loads((tmp_path / "record.json").read_text())
-    with served_bento(f"{name}-service", tmp_path, env) as url:
+    shadow = {"MLOPS_CHALLENGER_MODE": "shadow", "MLOPS_RECORD_SAMPLE": "1",
+              "MLOPS_RECORDS_DIR": str(tmp_path / "records")}  # fmt: skip
+    test = pd.read_parquet(clone / "data" / "prepared" / "test.parquet")
+    id_column = yaml.safe_load(params.read_text())["data"]["id_column"]
+    sent = json.loads(test.drop(columns=[TARGET]).to_json(orient="records"))
+    assert id_column and all(row[id_column] for row in sent)  # init found the table's id
+    with served_bento(f"{name}-service", tmp_path, {**env, **shadow}) as url:
         answered = run(["mlops", "smoke-test", "--url", url, "--record",
                         str(tmp_path / "record.json")], clone).stdout  # fmt: skip
         records = _post(f"{url}/predict", {"records": [record, record]})
         columns = _post(f"{url}/predict", {"columns": {k: [v] for k, v in record.items()}})
         with urllib.request.urlopen(f"{url}/docs.json", timeout=30) as response:
             openapi = json.loads(response.read())
+        live = _post(f"{url}/predict", {"records": sent})  # the test split, with its ids
+        time.sleep(2)  # the challenger's scoring and the writer are behind the answers
+    assert {row["model_version"] for row in live} == {"1"}  # the champion answers
+    # The two on the same traffic, the outcomes (the table's target) joined by id.
+    out = tmp_path / "online"
+    run(["mlops", "online-report", "--records", str(tmp_path / "records"), "--labels",
+         str(source), "--output-dir", str(out)], clone)  # fmt: skip
+    online = json.loads((out / "online-report.json").read_text())
+    assert (online["champion_version"], online["challenger_version"]) == ("1", "2")
+    assert online["task"] == case.task and online["outcomes"]["labelled"] == len(test)
+    assert set(online["outcomes"]["metrics"]) == set(metrics)
+    assert "churn" not in (out / "online-report.md").read_text().lower()
     assert isinstance(records, list) and len(records) == 2
     assert list(records[0]) == [*case.outputs, "model_version"]
     assert records[0] == json.loads(answered.strip().splitlines()[-1])

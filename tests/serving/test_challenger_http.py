@@ -259,7 +259,10 @@ def test_online_report_and_promotion_on_the_shadow_evidence(shadow, built, test_
     none_allowed = tmp_path / "none-allowed.yaml"
     none_allowed.write_text(yaml.safe_dump(params, sort_keys=False))
     refused = mlops("promote", "--evidence", str(out / "online-report.json"), params=none_allowed)
-    assert refused.returncode == 1 and "on live traffic it lost to champion v1" in refused.stderr
+    assert (
+        refused.returncode == 1
+        and "it does not pass gate.online against champion v1" in refused.stderr
+    )
     assert "whole 95% interval" in refused.stderr
     # ... and one that allows 0.01 (the demo's params) promotes it, naming the evidence.
     evidence = mlops(

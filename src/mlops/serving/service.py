@@ -194,12 +194,12 @@ class ModelService:
 
         self.info = _info(self.model_ref)
         served = _served(CHAMPION, self.model_ref)
-        self.model, self.version = served.model, served.version
-        self.threshold = self.model.threshold_
+        self.threshold = served.model.threshold_
         second = None
         if ROUTING.mode != "off" and challenger is not None:
             second = _served(CHALLENGER, self.challenger_ref)
-            self.info["challenger"] = _info(self.challenger_ref)
+            threshold = second.model.threshold_
+            self.info["challenger"] = {**_info(self.challenger_ref), "threshold": threshold}
         # A sample of the answered rows, for `mlops monitor` (mlops.serving.records).
         recorder = Recorder.from_env(NAMES.service, FEATURE_KINDS, OUTPUT_FIELDS, REQUESTS.id)
         self.pair = Pair(served, second, ROUTING, recorder, VersionMetrics())

@@ -438,10 +438,10 @@ def promote(params: Params, evidence: Path | None = None) -> RegistryResult:
         )
     online, named = _online_failures(params, evidence, challenger, champion)
     if online:
+        against = "" if champion is None else f" against champion v{champion.version}"
         raise NotPromotedError(
-            f"version {challenger.version} not promoted: on live traffic it lost to champion "
-            f"v{'-' if champion is None else champion.version}, which stays the champion: "
-            + "; ".join(online)
+            f"version {challenger.version} not promoted: on live traffic it does not pass "
+            f"gate.online{against}, which stays as it is: " + "; ".join(online)
         )
     previous = None if champion is None else str(champion.version)
     if previous is not None:
