@@ -115,7 +115,7 @@ def markdown(doc: OnlineReportJson) -> str:
         f"| Kolmogorov-Smirnov distance of the score distributions | {doc.ks_statistic:.4f} | "
         f"p = {doc.ks_pvalue:.2g} |",
         "",
-        "### Latency per version (each prediction call, queueing included)",
+        "### Latency per version (answer: the request's wait and call; shadow: the call)",
         "",
         "| version | role | path | rows | p50 ms | p95 ms | p99 ms |",
         "|---|---|---|---:|---:|---:|---:|",
