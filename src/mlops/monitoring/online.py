@@ -254,13 +254,13 @@ def outcomes(traffic: Traffic, labels_path: Path, params: Params) -> doc.Outcome
     y = encode_target(outcome, params, labels, where)
     has = np.isfinite(y)
     y = y[has]
-    model = {role: scores(task, traffic.outputs[role], traffic.labels)[has] for role in ROLES}
+    every = {role: scores(task, traffic.outputs[role], traffic.labels) for role in ROLES}
+    model = {role: every[role][has] for role in ROLES}
     thresholds: dict[str, float | None] = dict.fromkeys(ROLES)
     if task.name == "binary":
         for role in ROLES:
-            every = scores(task, traffic.outputs[role], traffic.labels)
             label = traffic.outputs[role][LABEL]
-            thresholds[role] = binary_threshold(every, label, str(params.data.positive_label))
+            thresholds[role] = binary_threshold(every[role], label, str(params.data.positive_label))
     cfg = params.report.bootstrap
     metrics: dict[str, doc.OutcomeDoc] = {}
     if len(y) and (not task.classification or len(np.unique(y)) > 1):

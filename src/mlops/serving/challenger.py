@@ -31,7 +31,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,14 +115,14 @@ class Served:
     model: Any
     version: str
     batcher: Batcher
-    shadow_batcher: Batcher | None = None
+    shadow_batcher: Batcher
 
     async def outputs(
         self, batch: Batch, shadow: bool = False
     ) -> tuple[dict[str, np.ndarray], float]:
         """The model's output columns for ``batch``, and milliseconds: an answer's wait and
         call; off the response path, the call's alone (its linger is not the model's time)."""
-        if shadow and self.shadow_batcher is not None:
+        if shadow:
             scores, ms = await self.shadow_batcher.submit_timed(batch)
             return self.model.outputs_of(scores), ms
         start = time.perf_counter()
@@ -171,7 +171,7 @@ class Pair:
             return Answer(outputs, self.champion.version)
         if self.routing.mode == "shadow":
             outputs, ms = await self._score(self.champion, batch, "answer")
-            self._shadow(batch, outputs, ms, self.champion, self.challenger)
+            self._spawn(self._shadow(batch, outputs, ms, self.champion, self.challenger))
             return Answer(outputs, self.champion.version)
         to_challenger = canary_rows(batch.ids, batch.rows, header_entity, self.routing.percent)
         parts = [
@@ -185,7 +185,7 @@ class Pair:
         if len(parts) == 1:  # the usual case: one entity per request
             model, other, _ = parts[0]
             outputs, ms = await self._score(model, batch, "answer")
-            self._shadow(batch, outputs, ms, model, other)
+            self._spawn(self._shadow(batch, outputs, ms, model, other))
             return Answer(
                 outputs, model.version if batch.form == "records" else [model.version] * batch.rows
             )
@@ -197,7 +197,7 @@ class Pair:
             )
         )
         for (model, other, _), piece, (outputs, ms) in zip(parts, pieces, scored, strict=True):
-            self._shadow(piece, outputs, ms, model, other)
+            self._spawn(self._shadow(piece, outputs, ms, model, other))
         order = np.concatenate([rows for _, _, rows in parts])
         merged = {}
         for name in scored[0][0]:
@@ -222,22 +222,13 @@ class Pair:
         self.metrics.observe(model.version, role, batch.rows, ms)
         return outputs, ms
 
-    def _shadow(
-        self,
-        batch: Batch,
-        outputs: dict[str, np.ndarray],
-        ms: float,
-        answered: Served,
-        other: Served,
-    ) -> None:
-        """Score ``batch`` with ``other`` off the response path, then record both."""
-        task = asyncio.get_running_loop().create_task(
-            self._later(batch, outputs, ms, answered, other)
-        )
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` off the response path, keeping it referenced until it is done."""
+        task = asyncio.get_running_loop().create_task(work)
         self._shadows.add(task)
         task.add_done_callback(self._shadows.discard)
 
-    async def _later(
+    async def _shadow(
         self,
         batch: Batch,
         outputs: dict[str, np.ndarray],
@@ -245,6 +236,7 @@ class Pair:
         answered: Served,
         other: Served,
     ) -> None:
+        """Score ``batch`` with ``other`` (off the response path), then record both."""
         shadow: dict[str, np.ndarray] | None = None
         shadow_ms: float | None = None
         try:
