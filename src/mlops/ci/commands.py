@@ -1,6 +1,6 @@
 """The commands the workflows call, so that no decision of theirs lives only in YAML: ``changed``,
-``extras``, ``needs``, ``gpu-check``, ``smoke-test``, ``check-reproduction``, ``no-comment``,
-``image-digest`` (``mlops.cli`` adds them)."""
+``extras``, ``cache-bytecode``, ``needs``, ``gpu-check``, ``smoke-test``,
+``check-reproduction``, ``no-comment``, ``image-digest`` (``mlops.cli`` adds them)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,17 @@ def cmd_extras(args: argparse.Namespace) -> None:
     where = ", ".join(f"{kind} ({source})" for source, kind in types.items())
     print(f"extras: model.type {where}: {' '.join(extras) or 'no extra'}", file=sys.stderr)
     print(" ".join(f"--extra {e}" for e in extras))
+
+
+def cmd_cache_bytecode(args: argparse.Namespace) -> None:
+    from mlops.ci import bytecode
+
+    done = bytecode.compile_cache(args.venv, args.cache)
+    print(
+        f"uv cache {args.cache}: {done.archives} archives of this virtualenv's distributions, "
+        f"{done.sources} .py files; compiled {done.compiled} now"
+        + (f", {done.failed} would not compile" if done.failed else "")
+    )
 
 
 def cmd_needs(args: argparse.Namespace) -> None:
@@ -130,6 +141,16 @@ def register(add: Add) -> None:
     )
     p_extras.add_argument("--base-rev", help="also the model.type of this git revision")
     p_extras.add_argument("--family", help="also this model family (mlops tune --family)")
+    p_bytecode = add(
+        "cache-bytecode",
+        cmd_cache_bytecode,
+        "compile the bytecode of the virtualenv's packages into uv's cache (before it is saved), "
+        "so that the next job's fresh virtualenv links it instead of compiling on import",
+    )
+    p_bytecode.add_argument("--cache", type=Path, required=True, help="uv's cache (uv cache dir)")
+    p_bytecode.add_argument(
+        "--venv", type=Path, default=Path(sys.prefix), help="the virtualenv (default: this one)"
+    )
     p_needs = add(
         "needs", cmd_needs, "fail when an upstream job failed or was cancelled (toJSON(needs))"
     )
