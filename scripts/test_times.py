@@ -6,6 +6,10 @@
 prints the markdown table of docs/testing.md#where-the-time-goes: seconds (setup, call and
 teardown together) per kind, the share of the sum, and the largest single tests. The sum is the
 suite's serial time; with pytest-xdist the wall time is lower (pytest's last line gives it).
+
+``--act-logs DIR`` (pytest's base temporary directory, e.g. ``--basetemp=DIR`` or
+``/tmp/pytest-of-$USER/pytest-N``) adds where the act runs' time goes: every ``act.log`` under
+it, act's duration of each step summed by step name.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from pathlib import Path
 
 DURATION = re.compile(r"^(\d+(?:\.\d+)?)s (setup|call|teardown)\s+(\S+)")
 LAST_LINE = re.compile(r"=+ (.*) in ([\d.]+)s")
+# act's line for a finished step: "[workflow/job]   ✅  Success - Main NAME [1.234s]" (or 2m3.4s).
+ACT_STEP = re.compile(
+    r"^\[[^\]]+\]\s+[^\s|]+\s+(?:Success|Failure) - (?:Main|Post) (.+) \[([^\]]+)\]$"
+)
+ACT_UNIT = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 # Kind of test, by where it lives (first match wins).
 KINDS = [
@@ -79,16 +88,52 @@ def table(per_kind: dict[str, float], largest: list[tuple[float, str]], top: int
     return "\n".join(rows)
 
 
+def act_steps(logs: list[str]) -> tuple[dict[str, float], dict[str, int], int]:
+    """Seconds and count per step name over act logs, and how many jobs ran (a job's first
+    step is its checkout). A composite action's own line (``./.github/actions/...``) is left
+    out: its steps are counted by name."""
+    seconds: dict[str, float] = defaultdict(float)
+    count: dict[str, int] = defaultdict(int)
+    jobs = 0
+    for text in logs:
+        for line in text.splitlines():
+            match = ACT_STEP.match(line)
+            if not match or match.group(1).startswith("./"):
+                continue
+            step = match.group(1)
+            units = re.findall(r"([\d.]+)(ms|h|m|s)", match.group(2))
+            seconds[step] += sum(float(v) * ACT_UNIT[u] for v, u in units)
+            count[step] += 1
+            jobs += step.startswith("actions/checkout")
+    return dict(seconds), dict(count), jobs
+
+
+def act_table(seconds: dict[str, float], count: dict[str, int], jobs: int, top: int) -> str:
+    total = sum(seconds.values())
+    rows = [f"| act step ({jobs} jobs) | runs | seconds | share |", "| --- | ---: | ---: | ---: |"]
+    for step, took in sorted(seconds.items(), key=lambda kv: -kv[1])[:top]:
+        name = step.replace("|", "/")
+        rows.append(f"| {name} | {count[step]} | {took:,.0f} | {took / total:.0%} |")
+    rows.append(f"| **every step** | | **{total:,.0f}** | |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("log", type=Path, help="pytest's output with --durations=0")
     parser.add_argument("--top", type=int, default=8, help="how many single tests to list")
+    parser.add_argument("--act-logs", type=Path, help="also the act steps' time (act.log files)")
     args = parser.parse_args()
     per_kind, largest, wall = parse(args.log.read_text(encoding="utf-8", errors="replace"))
     if not per_kind:
         raise SystemExit(f"{args.log}: no --durations lines (run pytest with --durations=0)")
     print(table(per_kind, largest, args.top))
     print(f"\npytest: {wall}")
+    if args.act_logs:
+        found = [p.read_text(errors="replace") for p in sorted(args.act_logs.rglob("act.log"))]
+        if not found:
+            raise SystemExit(f"{args.act_logs}: no act.log under it")
+        print("\n" + act_table(*act_steps(found), top=3 * args.top))
 
 
 if __name__ == "__main__":

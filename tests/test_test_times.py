@@ -37,3 +37,32 @@ def test_sums_setup_call_and_teardown_per_kind(tmp_path):
     refused = subprocess.run([sys.executable, str(script), str(empty)], capture_output=True,
                              text=True)  # fmt: skip
     assert refused.returncode != 0 and "no --durations lines" in refused.stderr
+
+
+ACT_LOG = """\
+[PR/train]   ✅  Success - Main actions/checkout@08c6903cd8c0 [662.09367ms]
+[PR/train]   ✅  Success - Main Install the locked environment [15.5s]
+[PR/train]   ✅  Success - Main ./.github/actions/setup [16.2s]
+[PR/train]   ❌  Failure - Main Reproduce the pipeline [1m2.5s]
+[PR/train]   | Success - Main Install the locked environment [99s]
+[PR/train]   ✅  Success - Post Upload [500ms]
+"""
+
+
+def test_act_logs_sum_each_step_by_name(tmp_path):
+    log = tmp_path / "test.log"
+    log.write_text(LOG)
+    for run in ("a", "b"):
+        (tmp_path / "base" / run).mkdir(parents=True)
+        (tmp_path / "base" / run / "act.log").write_text(ACT_LOG)
+    script = REPO_ROOT / "scripts" / "test_times.py"
+    out = subprocess.run(
+        [sys.executable, str(script), str(log), "--act-logs", str(tmp_path / "base")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    # A step's output line (| ...) and the composite action's own line are not counted.
+    assert "| act step (2 jobs) | runs | seconds | share |" in out
+    assert "| Reproduce the pipeline | 2 | 125 | 79% |" in out
+    assert "| Install the locked environment | 2 | 31 | 20% |" in out
+    assert "| Upload | 2 | 1 | 1% |" in out
+    assert "| **every step** | | **158** | |" in out
