@@ -1,6 +1,7 @@
-"""The served bento, built once for the serving tests: `make bento` from the registry's
-champion and challenger (a local SQLite store), then `bentoml serve` on 127.0.0.1 (in the
-default mode, off: the champion alone answers)."""
+"""The served bento, built once for the serving tests of every pytest-xdist worker
+(``built_once``): `make bento` from the registry's champion and challenger (a local SQLite
+store), then `bentoml serve` on 127.0.0.1 (in the default mode, off: the champion alone
+answers), each server with a BentoML home of its own over the one bento store."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import pytest
 
 from mlops.serving.names import ServingNames
 
-from ..conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
+from ..conftest import GIT, REPO_ROOT, VENV_BIN, built_once, run, run_env
 from ..servers import background_server, free_port
 
 MODEL = "tabular-scorer"  # the served copy's mlflow.registered_model, not the demo's
@@ -44,14 +46,7 @@ def uv_binary() -> str:
 CHALLENGER_C = 0.05  # the challenger: the demo's logistic regression, regularised harder
 
 
-@pytest.fixture(scope="package")
-def built(trained, tmp_path_factory) -> dict:
-    """register + promote (local SQLite store) the champion, v1; then a second, real and
-    different model from a new commit, registered as the challenger, v2; then `make bento`, in
-    a copy of the repo whose registered model has a name of its own (every serving name
-    follows it). The copy's checkout is the challenger's; the champion's model file is kept
-    beside it."""
-    base = tmp_path_factory.mktemp("bento")
+def _build(trained: Path, base: Path) -> None:
     repo = base / "repo"
     shutil.copytree(trained, repo, symlinks=True)
     params = repo / "params.yaml"
@@ -81,12 +76,36 @@ def built(trained, tmp_path_factory) -> dict:
     sh("mlops", "register")  # alias challenger: v2, beside champion v1
     sh("make", "bento", f"UV={uv_binary()}")
     info = json.loads(sh(str(VENV_BIN / "bentoml"), "get", f"{BENTO}:latest", "-o", "json"))
-    bento_dir = Path(env["BENTOML_HOME"]) / "bentos" / BENTO / info["version"]
+    (base / "built.json").write_text(json.dumps({"version": info["version"], "commit": commit}))
+
+
+@pytest.fixture(scope="package")
+def built(trained, tmp_path_factory) -> dict:
+    """register + promote (local SQLite store) the champion, v1; then a second, real and
+    different model from a new commit, registered as the challenger, v2; then `make bento`, in
+    a copy of the repo whose registered model has a name of its own (every serving name
+    follows it). The copy's checkout is the challenger's; the champion's model file is kept
+    beside it. Built once for every worker: the tests read it, never change it."""
+    base = built_once(tmp_path_factory, "bento", lambda where: _build(trained, where))
+    facts = json.loads((base / "built.json").read_text())
+    env = {**run_env(), "BENTOML_HOME": str(base / "bentoml")}
+    repo = base / "repo"
     return {
-        "repo": repo, "env": env, "tag": f"{BENTO}:{info['version']}", "dir": bento_dir,
-        "champion": champion, "champion_commit": commit,
+        "repo": repo, "env": env, "tag": f"{BENTO}:{facts['version']}",
+        "dir": base / "bentoml" / "bentos" / BENTO / facts["version"],
+        "champion": base / "champion.joblib", "champion_commit": facts["commit"],
         "challenger": repo / "models" / "model.joblib",
     }  # fmt: skip
+
+
+def own_home(shared: Path, where: Path) -> Path:
+    """A BentoML home for one server over the shared bento and model stores: `bentoml serve`
+    empties its home's prometheus_multiproc_dir when it starts, which would take the metrics
+    of every other server on a shared home."""
+    home = Path(tempfile.mkdtemp(prefix="bentoml-home-", dir=where))
+    for store in ("bentos", "models"):
+        (home / store).symlink_to(shared / store, target_is_directory=True)
+    return home
 
 
 @contextlib.contextmanager
@@ -96,7 +115,9 @@ def serve(built: dict, where: Path, **env: str) -> Iterator[dict]:
     port = free_port()
     log = where / "serve.log"
     records = where / "records"  # every answered row recorded (mlops.serving.records)
-    env = {**built["env"], "MLOPS_RECORD_SAMPLE": "1", "MLOPS_RECORDS_DIR": str(records), **env}
+    home = own_home(Path(built["env"]["BENTOML_HOME"]), where)
+    env = {**built["env"], "BENTOML_HOME": str(home), "MLOPS_RECORD_SAMPLE": "1",
+           "MLOPS_RECORDS_DIR": str(records), **env}  # fmt: skip
     cmd = [str(VENV_BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1"]
     with background_server(
         [*cmd, "--port", str(port)], port, "/readyz", log, env=env, cwd=where
