@@ -143,10 +143,9 @@ test: lint test-all ## lint, type check and run every test (slow end-to-end test
 # pytest-xdist: PYTEST_WORKERS processes (0: none), a whole test module at a time
 # (--dist loadfile): a module's fixtures (a pipeline copy, a server) are built once and its
 # tests run in order. Modules go out in collection order (not by their number of tests), which
-# tests/conftest.py makes the longest first. One worker more than the cores: with one worker a
-# core, the cores stood idle a quarter of the time (141% CPU of 2 cores, 2026-12-03: the
-# tests wait on disk, on servers starting and on their children), which a third worker fills.
-PYTEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
+# tests/conftest.py makes the longest first. Two workers on 2 cores: three (2026-12-03) used
+# 8% more CPU for the same wall time (docs/testing.md#where-the-time-goes).
+PYTEST_WORKERS ?= 2
 XDIST = $(if $(filter-out 0,$(PYTEST_WORKERS)),-n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder)
 
 test-all: $(SETUP) ## every test (slow end-to-end ones included), without the lint
