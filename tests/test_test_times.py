@@ -18,14 +18,17 @@ LOG = """\
 """
 
 
+def times(*args: str) -> subprocess.CompletedProcess:
+    script = REPO_ROOT / "scripts" / "test_times.py"
+    return subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True)
+
+
 def test_sums_setup_call_and_teardown_per_kind(tmp_path):
     log = tmp_path / "test.log"
     log.write_text(LOG)
-    script = REPO_ROOT / "scripts" / "test_times.py"
-    out = subprocess.run(
-        [sys.executable, str(script), str(log), "--top", "2"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    done = times(str(log), "--top", "2")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     assert "| act workflow runs | 400 | 93% |" in out
     assert "| pipeline copies (dvc repro in a temporary repository) | 26 | 6% |" in out
     assert "| unit and component tests | 4 | 1% |" in out
@@ -34,8 +37,7 @@ def test_sums_setup_call_and_teardown_per_kind(tmp_path):
     assert "pytest: 436 passed, 4 warnings in 28.1 min" in out
     empty = tmp_path / "empty.log"
     empty.write_text("no durations here\n")
-    refused = subprocess.run([sys.executable, str(script), str(empty)], capture_output=True,
-                             text=True)  # fmt: skip
+    refused = times(str(empty))
     assert refused.returncode != 0 and "no --durations lines" in refused.stderr
 
 
@@ -55,11 +57,9 @@ def test_act_logs_sum_each_step_by_name(tmp_path):
     for run in ("a", "b"):
         (tmp_path / "base" / run).mkdir(parents=True)
         (tmp_path / "base" / run / "act.log").write_text(ACT_LOG)
-    script = REPO_ROOT / "scripts" / "test_times.py"
-    out = subprocess.run(
-        [sys.executable, str(script), str(log), "--act-logs", str(tmp_path / "base")],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    done = times(str(log), "--act-logs", str(tmp_path / "base"))
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
     # A step's output line (| ...) and the composite action's own line are not counted.
     assert "| act step (2 jobs) | runs | seconds | share |" in out
     assert "| Reproduce the pipeline | 2 | 125 | 79% |" in out
