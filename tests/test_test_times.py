@@ -66,3 +66,6 @@ def test_act_logs_sum_each_step_by_name(tmp_path):
     assert "| Install the locked environment | 2 | 31 | 20% |" in out
     assert "| Upload | 2 | 1 | 1% |" in out
     assert "| **every step** | | **158** | |" in out
+    (tmp_path / "no-act").mkdir()
+    refused = times(str(log), "--act-logs", str(tmp_path / "no-act"))
+    assert refused.returncode != 0 and "no act.log under it" in refused.stderr
