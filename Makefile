@@ -30,17 +30,24 @@ export PATH := $(BIN):$(PATH)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-# uv into a virtualenv of its own, made without pip (creating one with pip costs about 5 s of
-# CPU, paid again by every workflow job): $(PYTHON)'s own pip installs into it where it can
-# (pip >= 22.3: GitHub's runners, pyenv, Debian's python3-pip); else the virtualenv gets pip.
+# uv at UV_VERSION into .tools/bin: the `uv` on PATH when it is that release (a developer's
+# machine or a runner image that has it; the act tests' jobs), linked, in milliseconds; else
+# from PyPI into a virtualenv of its own, made without pip (creating one with pip costs about
+# 5 s of CPU, paid again by every workflow job): $(PYTHON)'s own pip installs into it where it
+# can (pip >= 22.3: GitHub's runners, pyenv, Debian's python3-pip); else the virtualenv gets
+# pip. The pip route costs about 3 s of CPU.
 PIP_INSTALL := install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 $(UV):
-	$(PYTHON) -m venv --without-pip $(TOOLS)
-	if $(PYTHON) -m pip --python $(TOOLS)/bin/python --version >/dev/null 2>&1; then \
-		$(PYTHON) -m pip --python $(TOOLS)/bin/python $(PIP_INSTALL); \
+	if found=$$(command -v uv) && [ "$$("$$found" --version | cut -d' ' -f2)" = $(UV_VERSION) ]; then \
+		mkdir -p $(TOOLS)/bin && ln -sfn "$$found" $(UV) && echo "uv $(UV_VERSION): $$found"; \
 	else \
-		$(TOOLS)/bin/python -m ensurepip --default-pip >/dev/null \
-			&& $(TOOLS)/bin/python -m pip $(PIP_INSTALL); \
+		$(PYTHON) -m venv --without-pip $(TOOLS) && \
+		if $(PYTHON) -m pip --python $(TOOLS)/bin/python --version >/dev/null 2>&1; then \
+			$(PYTHON) -m pip --python $(TOOLS)/bin/python $(PIP_INSTALL); \
+		else \
+			$(TOOLS)/bin/python -m ensurepip --default-pip >/dev/null \
+				&& $(TOOLS)/bin/python -m pip $(PIP_INSTALL); \
+		fi; \
 	fi
 
 # Install profiles (.github/actions/setup chooses one per job); every one is `uv sync --frozen`

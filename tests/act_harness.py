@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from .conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env
+from .conftest import GIT, REPO_ROOT, VENV_BIN, run, run_env, uv_binary
 from .github_api import GitHubAPI
 from .standins.artifacts import scope_directory
 
@@ -41,10 +41,6 @@ ACT_SKIPS = {"actions/checkout"}
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([^\s#]+)", re.MULTILINE)
 OWNER_REPO = "acme/churn"
-# A directory holding the uv wheel the jobs' `make` installs (tests/workflows/conftest.py
-# fetches it once per session): pip installs it from there, offline, instead of asking PyPI
-# again in every job.
-PIP_WHEELS: Path | None = None
 
 
 def uv_version() -> str:
@@ -52,6 +48,23 @@ def uv_version() -> str:
     text = (REPO_ROOT / "Makefile").read_text(encoding="utf-8")
     (version,) = re.findall(r"^UV_VERSION := (\S+)$", text, re.M)
     return version
+
+
+def jobs_uv(workdir: Path) -> Path:
+    """A directory holding only this checkout's uv, for the front of the jobs' PATH: each job's
+    `make` links it (the Makefile's $(UV) rule takes a `uv` on PATH of UV_VERSION) instead of
+    installing uv from PyPI with pip, about 3 s of CPU a job. The pip route, which GitHub's
+    runners take, is the one `make test` itself takes on a fresh clone."""
+    uv = uv_binary()
+    reported = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
+    if reported.stdout.split()[1] != uv_version():
+        raise AssertionError(f"{uv} is {reported.stdout.strip()}, not the Makefile's "
+                             f"UV_VERSION {uv_version()}: run `make setup`")  # fmt: skip
+    directory = workdir / "uv-bin"
+    directory.mkdir(exist_ok=True)
+    (directory / "uv").unlink(missing_ok=True)
+    (directory / "uv").symlink_to(uv)
+    return directory
 
 
 def third_party_uses() -> set[str]:
@@ -227,7 +240,6 @@ def act(
         "PYTHONDONTWRITEBYTECODE": "",
         "CML_COMMENT_PUBLISH_URL": api.asset_url,
         **{name: str(bundle) for name in CA_VARIABLES},
-        **({"PIP_FIND_LINKS": str(PIP_WHEELS), "PIP_NO_INDEX": "1"} if PIP_WHEELS else {}),
         **({"ACT_CACHES": str(cache_store(repo))} if cache_store(repo).is_dir() else {}),
         **(env or {}),
     }
@@ -257,6 +269,7 @@ def act(
         *local_repository_args(),
     ]
     env = run_env()
+    env["PATH"] = f"{jobs_uv(workdir)}{os.pathsep}{env['PATH']}"
     env.update(api.client_env())
     env.update({name: str(bundle) for name in CA_VARIABLES})
     env["UV_COMPILE_BYTECODE"] = "0"

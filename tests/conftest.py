@@ -78,6 +78,14 @@ def run_env() -> dict[str, str]:
     return env
 
 
+def uv_binary() -> str:
+    """The uv `make setup` bootstrapped (.tools/bin/uv), else the one on PATH."""
+    local = REPO_ROOT / ".tools" / "bin" / "uv"
+    found = str(local) if local.exists() else shutil.which("uv")
+    assert found, "uv not found: run `make setup` first"
+    return found
+
+
 def run(
     cmd: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:

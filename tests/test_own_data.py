@@ -13,9 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from .conftest import GIT, commit_and_clone, copy_repo, run, run_env
+from .conftest import GIT, commit_and_clone, copy_repo, run, run_env, uv_binary
 from .servers import served_bento
-from .serving.conftest import uv_binary
 
 pytestmark = pytest.mark.slow
 

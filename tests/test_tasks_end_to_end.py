@@ -23,9 +23,8 @@ import yaml
 
 from mlops.core.artifacts import TARGET
 
-from .conftest import GIT, commit_and_clone, copy_repo, run, run_env
+from .conftest import GIT, commit_and_clone, copy_repo, run, run_env, uv_binary
 from .servers import served_bento
-from .serving.conftest import uv_binary
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 

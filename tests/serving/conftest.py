@@ -18,7 +18,7 @@ import pytest
 
 from mlops.serving.names import ServingNames
 
-from ..conftest import GIT, REPO_ROOT, VENV_BIN, built_once, run, run_env
+from ..conftest import GIT, VENV_BIN, built_once, run, run_env, uv_binary
 from ..servers import background_server, free_port
 
 MODEL = "tabular-scorer"  # the served copy's mlflow.registered_model, not the demo's
@@ -34,13 +34,6 @@ def split_body(rows: list[dict]) -> dict:
     """MLflow's ``{"dataframe_split": ...}`` body of ``rows``."""
     names = list(rows[0])
     return {"dataframe_split": {"columns": names, "data": [[r[n] for n in names] for r in rows]}}
-
-
-def uv_binary() -> str:
-    local = REPO_ROOT / ".tools" / "bin" / "uv"
-    found = str(local) if local.exists() else shutil.which("uv")
-    assert found, "uv not found: run `make setup` first"
-    return found
 
 
 CHALLENGER_C = 0.05  # the challenger: the demo's logistic regression, regularised harder

@@ -11,7 +11,7 @@ import pytest
 from mlops.core.errors import MlopsError
 from mlops.serving.bento import export_requirements
 
-from .conftest import uv_binary
+from ..conftest import uv_binary
 
 
 def _packages(path) -> set[str]:

@@ -1,36 +1,15 @@
 """Fixtures of the act scenarios: a fresh origin repository (a copy of the shared trained
 repository whose origin is the GitHub API double, with the actions cache its run on main would
-have left), a real `mlflow server`, and uv's wheel for the jobs."""
+have left), and a real `mlflow server`."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .. import act_harness
 from ..act_harness import make_origin, seed_cache
-from ..conftest import built_once, run
-
-
-@pytest.fixture(scope="session")
-def uv_wheel(tmp_path_factory) -> Path:
-    """uv's wheel, fetched once for the session (every worker; the act modules use it): each
-    job's `make` installs it from this directory (act_harness.PIP_WHEELS) instead of
-    downloading it again."""
-
-    def fetch(directory: Path) -> None:
-        python = Path(sys.base_prefix) / "bin" / "python3"  # the virtualenv's has no pip
-        run(
-            [str(python), "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-             "--no-deps", "--dest", str(directory), f"uv=={act_harness.uv_version()}"],
-            directory,
-        )  # fmt: skip
-
-    act_harness.PIP_WHEELS = built_once(tmp_path_factory, "uv-wheel", fetch)
-    return act_harness.PIP_WHEELS
 
 
 @pytest.fixture

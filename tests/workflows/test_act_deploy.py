@@ -13,7 +13,7 @@ from ..act_harness import OWNER_REPO, act, commit
 from ..conftest import run
 from .scenarios import IMAGE_JOB, forge_train_run_cache, registry_client, set_param
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("uv_wheel")]
+pytestmark = pytest.mark.slow
 
 
 def test_deploy_then_retrain_with_a_tracking_server(origin, github_api, mlflow_url, tmp_path):

@@ -16,7 +16,7 @@ from ..conftest import run
 from ..github_api_issues import git_push_to
 from .scenarios import TRAIN, WATERMARK
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("uv_wheel")]
+pytestmark = pytest.mark.slow
 
 MONITOR = "Model monitoring/judge production data"
 ISSUE = "Model monitoring/open or update the monitoring issue"

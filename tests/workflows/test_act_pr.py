@@ -27,7 +27,7 @@ from .scenarios import (
     set_param,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("uv_wheel")]
+pytestmark = pytest.mark.slow
 
 
 def test_every_third_party_action_has_a_local_stand_in():

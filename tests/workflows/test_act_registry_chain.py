@@ -26,7 +26,7 @@ from .scenarios import (
     version_tag,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("uv_wheel")]
+pytestmark = pytest.mark.slow
 
 
 def test_zero_configuration_registry_chain(origin, github_api, tmp_path):

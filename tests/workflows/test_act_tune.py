@@ -14,7 +14,7 @@ from ..conftest import run
 from ..github_api_issues import git_push_to
 from .scenarios import TRAIN, WATERMARK, set_param
 
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("uv_wheel")]
+pytestmark = pytest.mark.slow
 
 TUNE = "Tune/search the hyper-parameters"
 PULL = "Tune/propose the winner as a pull request"
