@@ -182,20 +182,35 @@ def trained(tmp_path_factory) -> Path:
     return built_once(tmp_path_factory, "trained", build) / "repo"
 
 
+def _module(item: pytest.Item) -> str:
+    return item.nodeid.split("::", 1)[0]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest modules first (stable otherwise): the act runs of tests/workflows, then the
     other modules with slow or Spark tests. pytest-xdist (`make test`: --dist loadfile) hands
-    out whole modules in this order, so the last module to finish is a short one."""
+    out whole modules in this order, so the last module to finish is a short one.
+
+    The first two modules start together, one on each worker: when both need the shared
+    ``trained`` copy, one worker sits idle while the other builds it (about a minute), so the
+    second place goes to the first long module that does not need it."""
     heavy = {
-        item.nodeid.split("::", 1)[0]
+        _module(item)
         for item in items
         if item.get_closest_marker("slow") or item.get_closest_marker("spark")
     }
+    needs_trained = {_module(item) for item in items if "trained" in item.fixturenames}
 
-    def weight(item: pytest.Item) -> int:
-        module = item.nodeid.split("::", 1)[0]
+    def weight(module: str) -> int:
         if module not in heavy:
             return 2
         return 0 if module.startswith("tests/workflows/") else 1
 
-    items.sort(key=weight)
+    order = sorted(dict.fromkeys(map(_module, items)), key=weight)
+    if len(order) > 2 and {order[0], order[1]} <= needs_trained:
+        free = next((m for m in order[2:] if m in heavy and m not in needs_trained), None)
+        if free is not None:
+            order.remove(free)
+            order.insert(1, free)
+    position = {module: index for index, module in enumerate(order)}
+    items.sort(key=lambda item: position[_module(item)])
