@@ -12,6 +12,7 @@ What cannot run here: a Docker engine (``bentoml containerize``, ``docker run/pu
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -50,16 +51,23 @@ def uv_version() -> str:
     return version
 
 
-def jobs_uv(workdir: Path) -> Path:
-    """A directory holding only this checkout's uv, for the front of the jobs' PATH: each job's
-    `make` links it (the Makefile's $(UV) rule takes a `uv` on PATH of UV_VERSION) instead of
-    installing uv from PyPI with pip, about 3 s of CPU a job. The pip route, which GitHub's
-    runners take, is the one `make test` itself takes on a fresh clone."""
+@functools.cache
+def _checked_uv() -> str:
+    """This checkout's uv, checked once per session to be the Makefile's UV_VERSION."""
     uv = uv_binary()
     reported = subprocess.run([uv, "--version"], capture_output=True, text=True, check=True)
     if reported.stdout.split()[1] != uv_version():
         raise AssertionError(f"{uv} is {reported.stdout.strip()}, not the Makefile's "
                              f"UV_VERSION {uv_version()}: run `make setup`")  # fmt: skip
+    return uv
+
+
+def jobs_uv(workdir: Path) -> Path:
+    """A directory holding only this checkout's uv, for the front of the jobs' PATH: each job's
+    `make` links it (the Makefile's $(UV) rule takes a `uv` on PATH of UV_VERSION) instead of
+    installing uv from PyPI with pip, about 3 s of CPU a job. The pip route, which GitHub's
+    runners take, is the one `make test` itself takes on a fresh clone."""
+    uv = _checked_uv()
     directory = workdir / "uv-bin"
     directory.mkdir(exist_ok=True)
     (directory / "uv").unlink(missing_ok=True)
