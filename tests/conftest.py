@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from . import launcher
 from .github_api import github_api  # noqa: F401 - the fixture: a local GitHub REST API double
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -86,12 +87,30 @@ def uv_binary() -> str:
     return found
 
 
-def run(
-    cmd: list[str], cwd: Path, check: bool = True, env: dict[str, str] | None = None
+def execute(
+    cmd: list[str], cwd: Path, env: dict[str, str], timeout: float | None = None
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        cmd, cwd=cwd, env={**run_env(), **(env or {})}, capture_output=True, text=True
-    )
+    """``subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)``, ``env`` the
+    whole environment. `mlops` is forked from a warm process instead, and `dvc` and `make` get
+    the shim that forks the `mlops` they start, a stage or a make target's
+    (`tests/launcher.py`: the same commands without the imports)."""
+    if launcher.enabled() and Path(cmd[0]).name == "mlops":
+        return launcher.launch(cmd, cwd, env, run_env(), timeout)
+    if launcher.enabled() and cmd[0] in ("dvc", "make"):
+        env = {**env, "PATH": launcher.shim_path(env, run_env())}
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run(
+    cmd: list[str],
+    cwd: Path,
+    check: bool = True,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``cmd`` in ``cwd`` with the subprocess environment and ``env`` over it; ``check``: fail
+    the test, with both streams, on a non-zero exit."""
+    proc = execute(cmd, cwd, {**run_env(), **(env or {})}, timeout)
     if check and proc.returncode != 0:
         raise AssertionError(
             f"{' '.join(cmd)} exited {proc.returncode}\n--- stdout\n{proc.stdout}\n"

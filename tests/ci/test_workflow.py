@@ -59,6 +59,8 @@ def test_full_tests_paths_are_the_workflows_the_harness_and_the_code():
         ".github/workflows/pr.yml",
         "tests/workflows/test_act_pr.py",
         "tests/standins/cache/action.yml",
+        "tests/launcher.py",  # runs the slow tier's commands and stages
+        "tests/conftest.py",
         "src/mlops/stages/train.py",
         "uv.lock",
     ]

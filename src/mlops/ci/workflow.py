@@ -50,7 +50,8 @@ PIPELINE_PATHS = (
 
 
 # What the slow test tier (the act workflow runs, the end-to-end and Spark tests) checks: the
-# workflows and their actions, the act harness and its stand-ins, the code the workflows call
+# workflows and their actions, the act harness and its stand-ins, the shared fixtures and the
+# fork server that runs the tests' commands, the code the workflows call
 # (all of src/: every stage runs in a workflow), the pipeline's definition and the install. A
 # pull request that changes none of them (params, data, docs, benchmarks) gets only the fast
 # tier; pushes to main and the nightly run always get both (docs/testing.md).
@@ -60,6 +61,8 @@ FULL_TEST_PATHS = (
     "tests/act_harness.py",
     "tests/github_api.py",
     "tests/servers.py",
+    "tests/launcher.py",
+    "tests/conftest.py",
     "tests/standins/*",
     "src/*",
     "dvc.yaml",
