@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import yaml
 
 from mlops.ci import reproduction
 
-from ..conftest import REPO_ROOT, run_env
+from ..conftest import REPO_ROOT, VENV_BIN, execute, run_env
 from ..github_api import GitHubAPI
 
 REPO = "acme/churn"
@@ -112,13 +111,7 @@ def check(
     )
     if token is not None:
         env["GITHUB_TOKEN"] = token
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "mlops"), "check-reproduction", *extra],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return execute([str(VENV_BIN / "mlops"), "check-reproduction", *extra], root, env)
 
 
 def test_check_reproduction_against_the_pr_report(checkout, github_api) -> None:

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 
 from mlops.ci import reproduction
 
-from ..conftest import GIT, REPO_ROOT, run, run_env
+from ..conftest import GIT, REPO_ROOT, execute, run, run_env
 from ..github_api import GitHubAPI
 
 CML = REPO_ROOT / "tests" / "standins" / "setup-cml" / "cml"
@@ -582,10 +582,8 @@ def test_model_type_change_verdict_follows_the_gate(trained, tmp_path) -> None:
         GITHUB_STEP_SUMMARY=str(step_summary),
     )
     mlops_bin = str(Path(sys.executable).parent / "mlops")
-    subprocess.run(
-        [mlops_bin, "report", "--baseline", "main"], cwd=repo, env=env, check=True,
-        capture_output=True,
-    )  # fmt: skip
+    proc = execute([mlops_bin, "report", "--baseline", "main"], repo, env)
+    assert proc.returncode == 0, proc.stderr
     summary = report_json(repo)
     assert_same_test_split(repo, summary)
     assert summary["candidate"]["model_type"] == "xgboost"
@@ -654,9 +652,7 @@ def test_champion_baseline_when_a_tracking_server_is_configured(trained, tmp_pat
 
         def with_server(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
             mlops_bin = str(Path(sys.executable).parent / "mlops")
-            proc = subprocess.run(
-                [mlops_bin, *args], cwd=repo, env=env, capture_output=True, text=True
-            )
+            proc = execute([mlops_bin, *args], repo, env)
             assert not check or proc.returncode == 0, proc.stderr
             return proc
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from mlops.serving.names import ServingNames
 
-from ..conftest import GIT, VENV_BIN, built_once, run, run_env, uv_binary
+from ..conftest import GIT, VENV_BIN, built_once, execute, run, run_env, uv_binary
 from ..servers import background_server, free_port
 
 MODEL = "tabular-scorer"  # the served copy's mlflow.registered_model, not the demo's
@@ -51,7 +50,7 @@ def _build(trained: Path, base: Path) -> None:
     env["BENTOML_HOME"] = str(base / "bentoml")
 
     def sh(*cmd: str) -> str:
-        proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=900)
+        proc = execute(list(cmd), repo, env, timeout=900)
         assert proc.returncode == 0, f"{cmd} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
         return proc.stdout
 

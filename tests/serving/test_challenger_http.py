@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ..conftest import VENV_BIN
+from ..conftest import VENV_BIN, execute
 from .conftest import MODEL, columns_body, serve
 
 pytestmark = pytest.mark.slow
@@ -201,10 +201,7 @@ def test_online_report_and_promotion_on_the_shadow_evidence(shadow, built, test_
 
     def mlops(*args: str, params: Path | None = None) -> subprocess.CompletedProcess:
         head = ["--params", str(params)] if params else []
-        return subprocess.run(
-            [str(VENV_BIN / "mlops"), *head, *args], cwd=repo, env=built["env"],
-            capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        return execute([str(VENV_BIN / "mlops"), *head, *args], repo, built["env"], timeout=600)
 
     out = tmp_path / "online"
     report = mlops(

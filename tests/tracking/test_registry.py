@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ..conftest import GIT, run, run_env
+from ..conftest import GIT, execute, run, run_env
 from ..servers import mlflow_server
 
 pytestmark = pytest.mark.slow
@@ -28,9 +28,7 @@ def server(tmp_path_factory):
 def mlops(repo: Path, url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     env = run_env()
     env["MLFLOW_TRACKING_URI"] = url
-    proc = subprocess.run(
-        ["mlops", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=600
-    )
+    proc = execute(["mlops", *args], repo, env, timeout=600)
     if check and proc.returncode != 0:
         raise AssertionError(f"mlops {' '.join(args)} -> {proc.returncode}\n{proc.stderr}")
     return proc
@@ -124,10 +122,7 @@ def test_promote_then_worse_challenger_is_refused_then_rollback(trained, server,
     # As the deploy and retrain workflows call it: a warning, exit 0, the step output false.
     output = tmp_path / "github-output"
     env = run_env() | {"MLFLOW_TRACKING_URI": server, "GITHUB_OUTPUT": str(output)}
-    warned = subprocess.run(
-        ["mlops", "promote", "--refusal", "warn"], cwd=worse, env=env, capture_output=True,
-        text=True, timeout=600,
-    )  # fmt: skip
+    warned = execute(["mlops", "promote", "--refusal", "warn"], worse, env, timeout=600)
     assert warned.returncode == 0, warned.stderr
     assert f"::warning title=Not promoted::version {v3} not promoted" in warned.stdout
     assert output.read_text() == "promoted=false\nimage=false\n"  # no new image either
@@ -176,14 +171,10 @@ def test_register_refuses_failed_validation(trained, server, tmp_path):
 def test_local_sqlite_store_works_too(trained, tmp_path):
     repo = clone_at_new_commit(trained, tmp_path / "local", "local store")
     env = run_env()
-    out = subprocess.run(
-        ["mlops", "register", "--json"], cwd=repo, env=env, capture_output=True, text=True
-    )
+    out = execute(["mlops", "register", "--json"], repo, env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["action"] == "registered"
-    promoted = subprocess.run(
-        ["mlops", "promote", "--json"], cwd=repo, env=env, capture_output=True, text=True
-    )
+    promoted = execute(["mlops", "promote", "--json"], repo, env)
     assert promoted.returncode == 0, promoted.stderr
     assert (repo / "mlflow.db").exists()
 
