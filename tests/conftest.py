@@ -18,7 +18,7 @@ from . import launcher
 from .github_api import github_api  # noqa: F401 - the fixture: a local GitHub REST API double
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
+VENV_BIN = launcher.VENV_BIN
 
 # pytest-xdist's workers run as `python -c`, whose __main__ has neither __spec__ nor __file__:
 # pyspark.sql.connect (which Great Expectations imports when the spark extra is installed)
