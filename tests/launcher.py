@@ -122,14 +122,21 @@ def _run_command(argv: list[str], cwd: str, env: dict[str, str], shim: str) -> N
     except BaseException:
         traceback.print_exc()
     finally:
-        # What the interpreter does at exit: wait for the other threads, run atexit.
-        for thread in threading.enumerate():
-            if thread is not threading.main_thread() and not thread.daemon:
-                thread.join()
+        finish(code)
+
+
+def finish(code: int) -> None:
+    """Exit as the interpreter does: threading's exit hooks (which stop idle thread pools,
+    such as the one an MLflow artifact repository keeps), then wait for the non-daemon threads,
+    then atexit; flush the streams and leave with ``code``. Joining the threads before those
+    hooks would wait forever on a pool's idle workers."""
+    try:
+        threading._shutdown()  # type: ignore[attr-defined]
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
-    os._exit(code)
+    finally:
+        os._exit(code)
 
 
 def _handle(conn: socket.socket, listener: socket.socket, shim: str) -> None:

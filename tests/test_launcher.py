@@ -98,3 +98,24 @@ def test_dvc_stages_run_through_the_shim(tmp_path):
     assert "::warning title=No PR comment::" in proc.stdout
     assert "a stage, forked" in (tmp_path / "summary.md").read_text()
     assert (tmp_path / "which.txt").read_text().strip() == str(launcher.server(env).shim / "mlops")
+
+
+def test_a_fork_exits_past_an_idle_thread_pool(tmp_path):
+    """A command that leaves a thread pool running (as an MLflow artifact repository does after
+    a download) still exits, with its status and its atexit work done: the pool's workers stop
+    on threading's exit hook, as in a fresh interpreter (joining them first waits forever)."""
+    done = tmp_path / "atexit-ran"
+    script = f"""
+import atexit, concurrent.futures, pathlib, sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+from tests import launcher
+pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+assert pool.submit(sum, [1, 2]).result() == 3
+atexit.register(pathlib.Path({str(done)!r}).touch)
+launcher.finish(7)
+"""
+    proc = subprocess.run(
+        [str(VENV_BIN / "python"), "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 7, proc.stderr
+    assert done.exists()

@@ -16,7 +16,7 @@ from mlops.ci import store_chain
 from mlops.ci.github import GitHub
 from mlops.core.errors import MlopsError
 
-from ..conftest import run_env
+from ..conftest import execute, run_env
 from ..github_api import GitHubAPI, drop_model_files, truncate_db, zip_files, zip_folder
 
 PAYLOADS = json.loads((Path(__file__).parent / "payloads" / "store_chain.json").read_text())
@@ -150,14 +150,7 @@ def test_relocate_moves_local_artifact_locations_only(location, moved):
 def mlops(
     repo: Path, *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["mlops", *args],
-        cwd=repo,
-        env={**run_env(), **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return execute(["mlops", *args], repo, {**run_env(), **(env or {})}, timeout=600)
 
 
 def actions_env(api: GitHubAPI, repo: Path) -> dict[str, str]:
