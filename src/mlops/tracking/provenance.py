@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -108,3 +110,35 @@ def model_requirements(model_type: str) -> list[str]:
         except metadata.PackageNotFoundError:
             continue
     return pinned
+
+
+# Where MLflow checks a model's requirements against the running environment while it logs one:
+# when it writes them, and when it loads the saved model back to check its input example.
+_REQUIREMENT_CHECKS = ("mlflow.utils.environment", "mlflow.pyfunc")
+
+
+def _no_check(model_requirements: list[str]) -> None:
+    return None
+
+
+@contextlib.contextmanager
+def requirements_from_here() -> Iterator[None]:
+    """While a model is logged with :func:`model_requirements` as its ``pip_requirements``:
+    MLflow's checks of them against this environment are skipped.
+
+    They are this environment's own versions, so the checks cannot find a mismatch; the first
+    maps every installed distribution's files to its modules (``packages_distributions``, about
+    0.5 s of CPU per logged model) only to warn of one. Loading a model elsewhere (a bento, a
+    batch job) still checks its requirements against that environment."""
+    import importlib
+
+    name = "warn_dependency_requirement_mismatches"
+    modules = [importlib.import_module(module) for module in _REQUIREMENT_CHECKS]
+    checks = [getattr(module, name) for module in modules]
+    for module in modules:
+        setattr(module, name, _no_check)
+    try:
+        yield
+    finally:
+        for module, check in zip(modules, checks, strict=True):
+            setattr(module, name, check)

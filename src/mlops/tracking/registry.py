@@ -258,14 +258,15 @@ def _log_and_register(params: Params, candidate: Candidate) -> str:
         warnings.simplefilter("ignore", UserWarning)
         mlflow.set_tags(tags)
         mlflow.log_metrics(candidate.metrics)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=Path(pyfunc.__file__),
-            artifacts={pyfunc.ARTIFACT_KEY: str(candidate.model_path)},
-            signature=infer_signature(example, output),
-            input_example=example,
-            pip_requirements=provenance.model_requirements(candidate.model_type),
-        )
+        with provenance.requirements_from_here():
+            info = mlflow.pyfunc.log_model(
+                name="model",
+                python_model=Path(pyfunc.__file__),
+                artifacts={pyfunc.ARTIFACT_KEY: str(candidate.model_path)},
+                signature=infer_signature(example, output),
+                input_example=example,
+                pip_requirements=provenance.model_requirements(candidate.model_type),
+            )
     registered = mlflow.register_model(info.model_uri, params.mlflow.registered_model, tags=tags)
     return str(registered.version)
 

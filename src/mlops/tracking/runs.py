@@ -134,16 +134,17 @@ def log_training(params: Params, result: TrainResult, train: pd.DataFrame) -> di
         mlflow.log_dict(params.model_dump(mode="json"), "params.json")
         mlflow.log_dict(versions, "package_versions.json")
         mlflow.log_dict(result.info, "train.json")
-        mlflow.sklearn.log_model(
-            result.model,
-            name="model",
-            signature=signature,
-            input_example=example,
-            pyfunc_predict_fn="predict_proba" if classifier else "predict",
-            serialization_format="skops",
-            skops_trusted_types=_skops_types(result.model),
-            pip_requirements=provenance.model_requirements(params.model_type),
-        )
+        with provenance.requirements_from_here():
+            mlflow.sklearn.log_model(
+                result.model,
+                name="model",
+                signature=signature,
+                input_example=example,
+                pyfunc_predict_fn="predict_proba" if classifier else "predict",
+                serialization_format="skops",
+                skops_trusted_types=_skops_types(result.model),
+                pip_requirements=provenance.model_requirements(params.model_type),
+            )
         return {
             "run_id": run.info.run_id,
             "experiment_id": run.info.experiment_id,
